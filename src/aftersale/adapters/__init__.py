@@ -1,0 +1,1 @@
+"""Adapters: the database, payment gateways, calendars and clocks."""

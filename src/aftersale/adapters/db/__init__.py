@@ -1,0 +1,1 @@
+"""The SQL database: tables, repositories, unit of work and migrations."""

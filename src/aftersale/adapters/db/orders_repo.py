@@ -1,0 +1,203 @@
+"""Loads and saves whole Order aggregates, with an optimistic version check on every save."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Table, and_, insert, or_, select, update
+
+from aftersale.adapters.db import tables as t
+from aftersale.domain.entities import CancellationRequest, Dispute, Refund, Return, TimelineEntry
+from aftersale.domain.errors import ConcurrentModification, ValidationFailed
+from aftersale.domain.order import Order
+from aftersale.domain.order_state import OrderItem, OrderState
+from aftersale.domain.policy import Policy
+
+CHILDREN: tuple[tuple[str, Table, type[Any]], ...] = (
+    ("cancellations", t.cancellations, CancellationRequest),
+    ("refunds", t.refunds, Refund),
+    ("returns", t.returns, Return),
+    ("disputes", t.disputes, Dispute),
+)
+SCALARS = [f.name for f in dataclasses.fields(OrderState)
+           if f.name not in {"items", "policy", "cancellations", "refunds", "returns",
+                             "disputes", "timeline", "new_ledger", "new_deadlines",
+                             "new_events"}]
+LOCATORS = {"return": t.returns, "dispute": t.disputes, "refund": t.refunds}
+
+
+def row_of(obj: Any) -> dict[str, Any]:
+    """A dataclass entity as a column dict."""
+    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+
+
+class SqlOrderRepository:
+    """Orders and everything they own, in one connection's transaction."""
+
+    def __init__(self, conn: Connection, *, locking: bool) -> None:
+        self.conn = conn
+        self.locking = locking  # SELECT ... FOR UPDATE (PostgreSQL)
+        self._seen: dict[str, dict[str, Any]] = {}
+
+    def get(self, order_id: str, *, lock: bool = True, history: bool = True) -> Order | None:
+        """Load an order with what it owns; `lock` holds it until the transaction ends."""
+        query = select(t.orders).where(t.orders.c.id == order_id)
+        if lock and self.locking:
+            query = query.with_for_update()
+        row = self.conn.execute(query).mappings().first()
+        if row is None:
+            return None
+        return self._build([row], history=history)[0]
+
+    def get_many(self, order_ids: list[str], *, lock: bool = True,
+                 history: bool = False) -> dict[str, Order]:
+        """Load several orders at once (ids sorted, so lockers never deadlock)."""
+        if not order_ids:
+            return {}
+        query = select(t.orders).where(t.orders.c.id.in_(sorted(set(order_ids)))).order_by(
+            t.orders.c.id)
+        if lock and self.locking:
+            query = query.with_for_update()
+        rows = list(self.conn.execute(query).mappings())
+        return {o.id: o for o in self._build(rows, history=history)}
+
+    def _build(self, rows: list[Any], *, history: bool) -> list[Order]:
+        ids = [r["id"] for r in rows]
+        kids: dict[str, dict[str, list[Any]]] = {i: {n: [] for n, _, _ in CHILDREN} for i in ids}
+        for name, table, cls in CHILDREN:
+            for child in self.conn.execute(select(table).where(table.c.order_id.in_(ids))):
+                obj = cls(**child._mapping)
+                kids[obj.order_id][name].append(obj)
+        timelines: dict[str, list[Any]] = {i: [] for i in ids}
+        if history:
+            cols = [t.timeline.c[n] for n in ("order_id", "at", "actor", "event", "detail")]
+            for tl in self.conn.execute(select(*cols).where(t.timeline.c.order_id.in_(ids))
+                                        .order_by(t.timeline.c.seq)):
+                timelines[tl.order_id].append(TimelineEntry(**tl._mapping))
+        orders = []
+        for row in rows:
+            data = {k: row[k] for k in SCALARS}
+            order = Order(items=[_item(i) for i in row["items"]],
+                          policy=Policy.from_dict(row["policy"]), timeline=timelines[row["id"]],
+                          **data, **kids[row["id"]])
+            for name in ("cancellations", "returns", "disputes"):
+                getattr(order, name).sort(key=_first_time)
+            order.refunds.sort(key=lambda r: r.created_at)
+            self._remember(order)
+            orders.append(order)
+        return orders
+
+    def _remember(self, order: Order) -> None:
+        self._seen[order.id] = {
+            "version": order.version, "timeline": len(order.timeline),
+            **{name: {c.id: row_of(c) for c in getattr(order, name)} for name, _, _ in CHILDREN}}
+
+    def add(self, order: Order) -> None:
+        """Insert a new order with everything it owns."""
+        self.conn.execute(insert(t.orders).values(**self._order_row(order)))
+        self._seen[order.id] = {"version": order.version, "timeline": 0,
+                                **{name: {} for name, _, _ in CHILDREN}}
+        self._write_children(order)
+
+    def save(self, order: Order) -> None:
+        """Write an order's changes, failing if another transaction changed it meanwhile."""
+        seen = self._seen[order.id]
+        values = self._order_row(order)
+        values["version"] = seen["version"] + 1
+        result = self.conn.execute(update(t.orders).where(
+            t.orders.c.id == order.id, t.orders.c.version == seen["version"]).values(**values))
+        if result.rowcount != 1:
+            raise ConcurrentModification(f"order {order.id} was changed by another request")
+        order.version = seen["version"] = values["version"]
+        self._write_children(order)
+
+    def _order_row(self, order: Order) -> dict[str, Any]:
+        row = {k: getattr(order, k) for k in SCALARS}
+        row["items"] = [{"sku": i.sku, "title": i.title, "quantity": i.quantity,
+                         "unit_price": str(i.unit_price)} for i in order.items]
+        row["policy"] = order.policy.as_dict()
+        return row
+
+    def _write_children(self, order: Order) -> None:
+        seen = self._seen[order.id]
+        for name, table, _ in CHILDREN:
+            before: dict[str, dict[str, Any]] = seen[name]
+            for child in getattr(order, name):
+                row = row_of(child)
+                if child.id not in before:
+                    self.conn.execute(insert(table).values(**row))
+                elif before[child.id] != row:
+                    self.conn.execute(update(table).where(table.c.id == child.id).values(**row))
+                before[child.id] = row
+        new_tl = order.timeline[seen["timeline"]:]
+        if new_tl:
+            self.conn.execute(insert(t.timeline), [row_of(e) for e in new_tl])
+            seen["timeline"] = len(order.timeline)
+        for table, items in ((t.ledger, order.new_ledger), (t.deadlines, order.new_deadlines),
+                             (t.outbox, order.new_events)):
+            if items:
+                self.conn.execute(insert(table), [row_of(x) for x in items])
+                items.clear()
+
+    def order_id_of(self, kind: str, object_id: str) -> str | None:
+        """The order that owns a return, dispute or refund."""
+        table = LOCATORS[kind]
+        return self.conn.execute(
+            select(table.c.order_id).where(table.c.id == object_id)).scalar_one_or_none()
+
+    def list_page(self, *, buyer_id: str | None, seller_id: str | None, status: str | None,
+                  cursor: str | None, limit: int) -> tuple[list[Order], str | None]:
+        """A page of orders, newest first, from a keyset cursor."""
+        o = t.orders.c
+        query = select(t.orders)
+        if buyer_id is not None:
+            query = query.where(o.buyer_id == buyer_id)
+        if seller_id is not None:
+            query = query.where(o.seller_id == seller_id)
+        if status is not None:
+            query = query.where(o.status == status)
+        if cursor:
+            at, seq = decode_cursor(cursor)
+            query = query.where(or_(o.created_at < at, and_(o.created_at == at, o.seq < seq)))
+        rows = list(self.conn.execute(
+            query.order_by(o.created_at.desc(), o.seq.desc()).limit(limit + 1)).mappings())
+        more = len(rows) > limit
+        rows = rows[:limit]
+        orders = self._build(rows, history=True)
+        nxt = encode_cursor(rows[-1]["created_at"], rows[-1]["seq"]) if more and rows else None
+        return orders, nxt
+
+
+def _first_time(obj: Any) -> datetime:
+    for name in ("requested_at", "opened_at"):
+        if hasattr(obj, name):
+            value: datetime = getattr(obj, name)
+            return value
+    raise AttributeError(obj)
+
+
+def _item(raw: dict[str, Any]) -> OrderItem:
+    return OrderItem(sku=raw["sku"], title=raw["title"], quantity=int(raw["quantity"]),
+                     unit_price=Decimal(raw["unit_price"]))
+
+
+def encode_cursor(at: datetime, seq: int) -> str:
+    """An opaque page cursor."""
+    raw = json.dumps([at.isoformat(), seq]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    """Read a cursor, refusing one that was not made here."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        at, seq = json.loads(raw)
+        return datetime.fromisoformat(at), int(seq)
+    except (ValueError, TypeError) as exc:
+        raise ValidationFailed("cursor is not valid", field="cursor") from exc
+

@@ -1,0 +1,75 @@
+"""The unit of work: one transaction; leaving it without commit() rolls back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import TracebackType
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from aftersale.adapters.db.engine import is_sqlite
+from aftersale.adapters.db.orders_repo import SqlOrderRepository
+from aftersale.adapters.db.repos import (
+    SqlClockStore,
+    SqlDeadlineRepository,
+    SqlIdempotencyStore,
+    SqlMessageRepository,
+    SqlUserRepository,
+)
+from aftersale.domain.errors import ConcurrentModification
+
+
+class SqlUnitOfWork:
+    """A transaction with the repositories bound to it."""
+
+    def __init__(self, engine: Engine, *, readonly: bool = False) -> None:
+        self.engine = engine
+        self.readonly = readonly
+        self.sqlite = is_sqlite(str(engine.url))
+        self.conn: Connection
+
+    def __enter__(self) -> SqlUnitOfWork:
+        conn = self.engine.connect()
+        if self.sqlite and self.readonly:
+            conn = conn.execution_options(sqlite_begin="DEFERRED")
+        self.conn = conn
+        self.conn.begin()
+        pg = not self.sqlite
+        self.orders = SqlOrderRepository(conn, locking=pg)
+        self.users = SqlUserRepository(conn)
+        self.messages = SqlMessageRepository(conn)
+        self.deadlines = SqlDeadlineRepository(conn, skip_locked=pg)
+        self.idempotency = SqlIdempotencyStore(conn)
+        self.clock = SqlClockStore(conn)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        try:
+            if self.conn.in_transaction():
+                self.conn.rollback()
+        finally:
+            self.conn.close()
+
+    def commit(self) -> None:
+        """Make the transaction's changes permanent."""
+        try:
+            self.conn.commit()
+        except (IntegrityError, OperationalError) as exc:
+            raise ConcurrentModification(f"the change conflicted with another: {exc.orig}") \
+                from exc
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A nested transaction: an error inside undoes only what happened inside."""
+        nested = self.conn.begin_nested()
+        try:
+            yield
+        except BaseException:
+            if nested.is_active:
+                nested.rollback()
+            raise
+        else:
+            nested.commit()

@@ -1,0 +1,75 @@
+"""Who may do what: role permissions, visibility and the actions open to a caller now."""
+
+from __future__ import annotations
+
+from aftersale.domain.actors import Actor, Role
+from aftersale.domain.context import Ctx
+from aftersale.domain.entities import CancellationStatus, OrderStatus
+from aftersale.domain.errors import Forbidden
+from aftersale.domain.order import Order
+from aftersale.domain.order_state import PAID_UNSHIPPED, UNSHIPPED
+
+S = OrderStatus
+B, SE, A = Role.BUYER, Role.SELLER, Role.ADMIN
+
+# Which roles may ever take each action; any other role gets 403 whatever the object.
+ROLES: dict[str, frozenset[Role]] = {
+    "create_user": frozenset({A}), "create_order": frozenset({A}), "pay": frozenset({A}),
+    "deliver": frozenset({A}), "cancel": frozenset({B}), "pack": frozenset({SE}),
+    "ship": frozenset({SE}), "confirm_receipt": frozenset({B}),
+    "accept_cancellation": frozenset({SE}), "reject_cancellation": frozenset({SE}),
+    "seller_cancel": frozenset({SE}), "open_return": frozenset({B}),
+    "approve_return": frozenset({SE}), "reject_return": frozenset({SE}),
+    "ship_return": frozenset({B}), "receive_return": frozenset({SE, A}),
+    "open_dispute": frozenset({B}), "accept_dispute": frozenset({SE}),
+    "reject_dispute": frozenset({SE}), "propose_refund": frozenset({SE}),
+    "accept_proposal": frozenset({B}), "escalate_dispute": frozenset({B}),
+    "resolve_dispute": frozenset({A}), "retry_refund": frozenset({A}),
+    "attach_evidence": frozenset({B, SE}),
+    "message": frozenset({B, SE, A}), "read": frozenset({B, SE, A}),
+    "test_clock": frozenset({A}), "staff": frozenset({A}),
+}
+
+
+def require_role(actor: Actor, action: str) -> None:
+    """Raise 403 if the actor's role may never take the action."""
+    if actor.role not in ROLES[action]:
+        raise Forbidden(f"a {actor.role} may not {action.replace('_', ' ')}")
+
+
+def can_see(actor: Actor, order: Order) -> bool:
+    """Whether the order exists for this actor (others get not_found)."""
+    return (actor.role in (A, Role.SYSTEM) or (actor.role == B and order.buyer_id == actor.user_id)
+            or (actor.role == SE and order.seller_id == actor.user_id))
+
+
+def allowed_actions(order: Order, ctx: Ctx) -> list[str]:
+    """The action names open to the caller now, in a stable order."""
+    role, st = ctx.actor.role, order.status
+    pending = order.pending_cancellation is not None
+    out: list[str] = []
+    if role == B:
+        if st == S.AWAITING_PAYMENT:
+            out.append("cancel")
+        rejected = any(c.status == CancellationStatus.REJECTED for c in order.cancellations)
+        if st in PAID_UNSHIPPED and not pending and not rejected:
+            out.append("request_cancellation")
+        if st == S.SHIPPED:
+            out.append("confirm_receipt")
+        if order.return_window_open(ctx) and any(
+                v > 0 for v in order.returnable_quantities().values()):
+            out.append("open_return")
+        if order.dispute_refusal(ctx) is None and order.refundable > 0:
+            out.append("open_dispute")
+    elif role == SE:
+        if pending:
+            out += ["accept_cancellation", "reject_cancellation"]
+        if st in UNSHIPPED:
+            out.append("seller_cancel")
+        if st == S.AWAITING_FULFILLMENT:
+            out.append("pack")
+        if st in PAID_UNSHIPPED and not pending:
+            out.append("ship")
+    if role in (B, SE, A):
+        out.append("message")
+    return out

@@ -1,0 +1,123 @@
+"""Rules 1, 2, 3 and 7: buyer cancellation, cancellation requests and seller cancellation."""
+
+from __future__ import annotations
+
+from aftersale.domain.context import Ctx
+from aftersale.domain.entities import CancellationRequest, CancellationStatus, OrderStatus, new_id
+from aftersale.domain.errors import DomainError
+from aftersale.domain.order_state import AFTER_SHIPMENT, PAID_UNSHIPPED, UNSHIPPED, OrderState
+from aftersale.domain.reasons import CANCELLATION_REASONS, check_reason
+from aftersale.domain.validate import optional_text, text
+
+S = OrderStatus
+C = CancellationStatus
+SHIPPED_DETAIL = ("the order has shipped and can no longer be cancelled; once it is delivered "
+                  "you can return it or open a dispute")
+
+
+def already_shipped() -> DomainError:
+    """The refusal for any cancellation once the carrier has the order."""
+    return DomainError(SHIPPED_DETAIL, code="order_already_shipped")
+
+
+def already_cancelled() -> DomainError:
+    """The refusal for cancelling a cancelled order."""
+    return DomainError("the order is already cancelled", code="order_already_cancelled")
+
+
+class CancellationRules(OrderState):
+    """Cancelling before shipment, by the buyer (directly or by request) or by the seller."""
+
+    def cancel(self, *, reason: object, comment: object, ctx: Ctx) -> bool:
+        """The buyer's Cancel Order: True if cancelled at once, False if a request was made."""
+        code = check_reason(reason, CANCELLATION_REASONS)
+        note = optional_text(comment, "comment", max_len=1000)
+        if self.status == S.CANCELLED:
+            raise already_cancelled()
+        if self.status in AFTER_SHIPMENT:
+            raise already_shipped()
+        if self.status == S.AWAITING_PAYMENT:
+            self._cancel(by="buyer", reason=code, ctx=ctx)
+            return True
+        self._request_cancellation(code, note, ctx)
+        return False
+
+    def _request_cancellation(self, reason: str, comment: str | None, ctx: Ctx) -> None:
+        """Open a cancellation request that the seller must answer in time."""
+        assert self.status in PAID_UNSHIPPED
+        latest = self.cancellation
+        if latest is not None and latest.status == C.PENDING:
+            raise DomainError("a cancellation request is already waiting for the seller",
+                              code="cancellation_already_requested")
+        if any(c.status == C.REJECTED for c in self.cancellations):
+            raise DomainError("the seller rejected your cancellation request; you can still "
+                              "message the seller", code="cancellation_already_rejected")
+        request = CancellationRequest(
+            id=new_id("can"), order_id=self.id, status=C.PENDING, reason=reason,
+            comment=comment, requested_at=ctx.now,
+            respond_by=ctx.now + self.policy.cancellation_answer)
+        self.cancellations.append(request)
+        self._schedule("cancellation_timeout", request.id, request.respond_by)
+        self._record(ctx, "cancellation_requested",
+                     f"Cancellation requested ({CANCELLATION_REASONS[reason]}); the seller has "
+                     f"until {request.respond_by:%Y-%m-%d %H:%M} UTC to answer",
+                     cancellation_id=request.id)
+
+    def _pending_or_raise(self) -> CancellationRequest:
+        """The pending request, or the no_pending_cancellation refusal."""
+        request = self.pending_cancellation
+        if request is None:
+            raise DomainError("there is no cancellation request waiting for an answer",
+                              code="no_pending_cancellation")
+        return request
+
+    def accept_cancellation(self, ctx: Ctx) -> None:
+        """The seller accepts: the order is cancelled and fully refunded."""
+        request = self._pending_or_raise()
+        request.status, request.responded_at = C.ACCEPTED, ctx.now
+        self._record(ctx, "cancellation_accepted", "The seller accepted the cancellation",
+                     cancellation_id=request.id)
+        self._cancel(by="buyer", reason=request.reason, ctx=ctx)
+
+    def reject_cancellation(self, *, reason: object, ctx: Ctx) -> None:
+        """The seller rejects: the order goes on and the buyer cannot ask again."""
+        why = text(reason, "reason", max_len=500)
+        request = self._pending_or_raise()
+        request.status, request.responded_at, request.reject_reason = C.REJECTED, ctx.now, why
+        self._record(ctx, "cancellation_rejected", f"The seller rejected the cancellation: {why}",
+                     cancellation_id=request.id)
+
+    def expire_cancellation(self, request_id: str, ctx: Ctx) -> None:
+        """At respond_by an unanswered request is accepted automatically."""
+        request = self.pending_cancellation
+        if request is None or request.id != request_id or ctx.now < request.respond_by:
+            return
+        request.status, request.responded_at = C.AUTO_ACCEPTED, ctx.now
+        self._record(ctx, "cancellation_auto_accepted",
+                     "The seller did not answer within "
+                     f"{self.policy.cancellation_answer_hours} hours: the cancellation was "
+                     "accepted automatically", cancellation_id=request.id)
+        self._cancel(by="buyer", reason=request.reason, ctx=ctx)
+
+    def seller_cancel(self, *, reason: object, ctx: Ctx) -> None:
+        """The seller cancels an unshipped order; a pending request is thereby accepted."""
+        why = text(reason, "reason", max_len=500)
+        if self.status == S.CANCELLED:
+            raise already_cancelled()
+        if self.status in AFTER_SHIPMENT:
+            raise already_shipped()
+        request = self.pending_cancellation
+        if request is not None:
+            request.status, request.responded_at = C.ACCEPTED, ctx.now
+        self._cancel(by="seller", reason=why, ctx=ctx)
+
+    def _cancel(self, *, by: str, reason: str, ctx: Ctx) -> None:
+        """Cancel an unshipped order and refund in full whatever was paid."""
+        assert self.status in UNSHIPPED
+        self._move(S.CANCELLED, ctx)
+        self.cancelled_at, self.cancelled_by, self.cancel_reason = ctx.now, by, reason
+        label = CANCELLATION_REASONS.get(reason, reason)
+        who = {"buyer": "at the buyer's request", "seller": "by the seller"}.get(by, f"by {by}")
+        self._record(ctx, "cancelled", f"Order cancelled {who}: {label}", cancelled_by=by)
+        self._issue_refund(self.refundable, reason="order_cancelled", source_type="cancellation",
+                           source_id=self.id, ctx=ctx)

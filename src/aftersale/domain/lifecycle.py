@@ -1,0 +1,126 @@
+"""Rules of an order's normal life: payment, packing, shipping, delivery, completion, refunds."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from aftersale.domain.context import Ctx
+from aftersale.domain.entities import OrderStatus, RefundStatus
+from aftersale.domain.errors import DomainError, InvalidState, ValidationFailed
+from aftersale.domain.money import parse_amount
+from aftersale.domain.order_state import BUYER, ESCROW, IN_TRANSIT, OrderState
+from aftersale.domain.validate import text
+
+S = OrderStatus
+PAYMENT_METHODS = ("card", "balance")
+
+
+class LifecycleRules(OrderState):
+    """Payment, fulfilment, delivery, completion and refund settlement."""
+
+    def record_payment(self, *, amount: object, method: object, reference: object,
+                       ctx: Ctx) -> None:
+        """Record the buyer's payment of the whole total into escrow."""
+        value = parse_amount(amount, self.currency)
+        if method not in PAYMENT_METHODS:
+            raise ValidationFailed("method must be card or balance", field="method")
+        ref = text(reference, "reference", max_len=200)
+        if self.status != S.AWAITING_PAYMENT:
+            raise InvalidState(f"the order is {self.status}; it cannot be paid")
+        if value != self.total:
+            raise DomainError(f"the payment of {value} does not match the order total "
+                              f"{self.total} {self.currency}", code="payment_amount_mismatch")
+        self._move(S.AWAITING_FULFILLMENT, ctx)
+        self.paid_amount, self.payment_method, self.payment_reference = value, str(method), ref
+        self.paid_at = ctx.now
+        self._post(ctx, "payment", (BUYER, -value), (ESCROW, value))
+        self._record(ctx, "paid", f"Paid {value} {self.currency} by {method}")
+
+    def pack(self, ctx: Ctx) -> None:
+        """The seller has packed the order."""
+        if self.status != S.AWAITING_FULFILLMENT:
+            raise InvalidState(f"the order is {self.status}; only an order awaiting "
+                               "fulfillment can be packed")
+        self._move(S.AWAITING_SHIPMENT, ctx)
+        self.packed_at = ctx.now
+        self._record(ctx, "packed", "The seller packed the order")
+
+    def ship(self, *, carrier: object, tracking_number: object, ctx: Ctx) -> None:
+        """The carrier has the order; a pending cancellation request must be answered first."""
+        carrier_name = text(carrier, "carrier", max_len=100)
+        tracking = text(tracking_number, "tracking_number", max_len=100)
+        if self.status not in (S.AWAITING_FULFILLMENT, S.AWAITING_SHIPMENT):
+            raise InvalidState(f"the order is {self.status}; it cannot be shipped")
+        if self.pending_cancellation is not None:
+            raise DomainError("the buyer asked to cancel this order: accept or reject the "
+                              "request before shipping", code="cancellation_pending")
+        self._move(S.SHIPPED, ctx)
+        self.shipped_at, self.carrier, self.tracking_number = ctx.now, carrier_name, tracking
+        self._record(ctx, "shipped", f"Shipped with {carrier_name}, tracking {tracking}")
+
+    def deliver(self, ctx: Ctx) -> None:
+        """The order reached the buyer (carrier event or the buyer's confirmation)."""
+        if self.status != S.SHIPPED:
+            raise InvalidState(f"the order is {self.status}; only a shipped order can be "
+                               "delivered")
+        self._move(S.DELIVERED, ctx)
+        self.delivered_at = ctx.now
+        p = self.policy
+        self._schedule("order_complete", self.id,
+                       ctx.now + max(p.return_window, p.dispute_window))
+        who = "The buyer confirmed receipt" if ctx.actor.role == "buyer" else "Delivered"
+        self._record(ctx, "delivered", who)
+
+    def close_unpaid(self, ctx: Ctx) -> None:
+        """Cancel an order that stayed unpaid past the policy limit."""
+        if self.status != S.AWAITING_PAYMENT:
+            return
+        self._move(S.CANCELLED, ctx)
+        self.cancelled_at, self.cancelled_by, self.cancel_reason = ctx.now, "system", "unpaid"
+        self._record(ctx, "cancelled", "Cancelled automatically: not paid in time")
+
+    # ---- refund settlement, as reported by the payment gateway -----------------------------
+    def refund_processing(self, refund_id: str, *, reference: str, check_at: datetime | None,
+                          ctx: Ctx) -> None:
+        """The gateway accepted the refund and is crediting it; look again at `check_at`."""
+        refund = self.find_refund(refund_id)
+        if refund.status != RefundStatus.PENDING:
+            raise InvalidState(f"refund {refund_id} is {refund.status}")
+        refund.status, refund.gateway_reference, refund.processing_at = (
+            RefundStatus.PROCESSING, reference, ctx.now)
+        self.updated_at = ctx.now
+        if check_at is not None:
+            self._schedule("refund_settle", refund.id, check_at)
+
+    def refund_succeeded(self, refund_id: str, ctx: Ctx) -> None:
+        """The refund has been credited to the buyer."""
+        refund = self.find_refund(refund_id)
+        if refund.status not in (RefundStatus.PENDING, RefundStatus.PROCESSING):
+            raise InvalidState(f"refund {refund_id} is {refund.status}")
+        refund.status, refund.succeeded_at = RefundStatus.SUCCEEDED, ctx.now
+        self._post(ctx, "refund_settled", (IN_TRANSIT, -refund.amount), (BUYER, refund.amount))
+        self._record(ctx, "refund_succeeded",
+                     f"Refund of {refund.amount} {self.currency} credited to the buyer",
+                     refund_id=refund.id)
+
+    def refund_failed(self, refund_id: str, *, failure: str, ctx: Ctx) -> None:
+        """The gateway could not credit the refund: the money goes back to escrow."""
+        refund = self.find_refund(refund_id)
+        if refund.status not in (RefundStatus.PENDING, RefundStatus.PROCESSING):
+            raise InvalidState(f"refund {refund_id} is {refund.status}")
+        refund.status, refund.failed_at, refund.failure_reason = (
+            RefundStatus.FAILED, ctx.now, failure[:500])
+        self.refunded_amount -= refund.amount
+        self._post(ctx, "refund_failed", (IN_TRANSIT, -refund.amount), (ESCROW, refund.amount))
+        self._record(ctx, "refund_failed", f"Refund of {refund.amount} {self.currency} "
+                     f"failed: {failure[:200]}", refund_id=refund.id)
+
+    def retry_refund(self, refund_id: str, ctx: Ctx) -> None:
+        """Staff issue a failed refund again (a new refund, keyed on the failed one)."""
+        failed = self.find_refund(refund_id)
+        if failed.status != RefundStatus.FAILED:
+            raise InvalidState(f"refund {refund_id} is {failed.status}; only a failed refund "
+                               "can be retried")
+        self._issue_refund(min(failed.amount, self.refundable), reason=failed.reason,
+                           source_type="retry", source_id=failed.id, ctx=ctx)
+

@@ -1,0 +1,86 @@
+"""The Order aggregate: every change to an order and what it owns goes through it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from aftersale.domain.cancellation import CancellationRules
+from aftersale.domain.context import Ctx
+from aftersale.domain.disputes import DisputeRules
+from aftersale.domain.entities import OrderStatus, new_id
+from aftersale.domain.errors import ValidationFailed
+from aftersale.domain.lifecycle import LifecycleRules
+from aftersale.domain.money import check_currency, parse_amount
+from aftersale.domain.order_state import OrderItem
+from aftersale.domain.policy import Policy
+from aftersale.domain.returns import ReturnRules
+from aftersale.domain.validate import text
+
+
+class Order(LifecycleRules, CancellationRules, ReturnRules, DisputeRules):
+    """An order with its cancellation requests, refunds, returns, disputes and timeline."""
+
+    def fire_deadline(self, kind: str, subject_id: str, ctx: Ctx) -> None:
+        """Apply the rule a deadline stands for; one whose moment has passed does nothing."""
+        handlers: dict[str, Callable[[str, Ctx], None]] = {
+            "cancellation_timeout": self.expire_cancellation,
+            "unpaid_close": lambda _id, c: self.close_unpaid(c),
+            "order_complete": lambda _id, c: self._try_complete(c),
+            "return_answer_timeout": self.expire_return_answer,
+            "return_ship_timeout": self.expire_return_shipping,
+            "dispute_answer_timeout": self.expire_dispute_answer,
+            "dispute_buyer_timeout": self.expire_buyer_answer,
+        }
+        if kind not in handlers:
+            raise ValueError(f"unknown deadline kind {kind!r}")
+        handlers[kind](subject_id, ctx)
+
+
+ORDER_DEADLINES = frozenset({"cancellation_timeout", "unpaid_close", "order_complete",
+                             "return_answer_timeout", "return_ship_timeout",
+                             "dispute_answer_timeout", "dispute_buyer_timeout"})
+
+
+def create_order(*, buyer_id: str, seller_id: str, currency: object, items: object,
+                 shipping_fee: object, buyer_country: str, policy: Policy, ctx: Ctx,
+                 order_id: str | None = None) -> Order:
+    """Place a new order awaiting payment, validating every line."""
+    if not isinstance(currency, str):
+        raise ValidationFailed("currency must be an ISO 4217 code", field="currency")
+    cur = check_currency(currency)
+    lines = _parse_items(items, cur)
+    fee = Decimal(0) if shipping_fee is None else parse_amount(
+        shipping_fee, cur, field="shipping_fee", allow_zero=True)
+    total = sum((line.subtotal for line in lines), Decimal(0)) + fee
+    order = Order(id=order_id or new_id("ord"), buyer_id=buyer_id, seller_id=seller_id,
+                  currency=cur, items=lines, shipping_fee=fee, total=total,
+                  status=OrderStatus.AWAITING_PAYMENT, buyer_country=buyer_country,
+                  policy=policy, created_at=ctx.now, updated_at=ctx.now)
+    order._schedule("unpaid_close", order.id, ctx.now + policy.unpaid_close)
+    order._record(ctx, "placed", f"Order placed: {total} {cur}")
+    return order
+
+
+def _parse_items(items: object, currency: str) -> list[OrderItem]:
+    """Validate order lines: unique SKUs, whole quantities, exact prices."""
+    if not isinstance(items, list) or not 1 <= len(items) <= 200:
+        raise ValidationFailed("items must be a list of 1 to 200 lines", field="items")
+    lines: list[OrderItem] = []
+    for raw in items:
+        if not isinstance(raw, dict):
+            raise ValidationFailed("each item is an object", field="items")
+        line: dict[str, Any] = raw
+        qty = line.get("quantity")
+        if isinstance(qty, bool) or not isinstance(qty, int) or not 1 <= qty <= 100_000:
+            raise ValidationFailed("quantity must be a whole number from 1 to 100000",
+                                   field="items")
+        lines.append(OrderItem(sku=text(line.get("sku"), "sku", max_len=100),
+                               title=text(line.get("title"), "title", max_len=300),
+                               quantity=qty,
+                               unit_price=parse_amount(line.get("unit_price"), currency,
+                                                       field="unit_price")))
+    if len({line.sku for line in lines}) != len(lines):
+        raise ValidationFailed("each sku may appear once per order", field="items")
+    return lines

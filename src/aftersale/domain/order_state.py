@@ -1,0 +1,224 @@
+"""The order aggregate's state and the helpers every rule shares (refunds, ledger, timeline)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from aftersale.domain.context import Ctx
+from aftersale.domain.entities import (
+    CancellationRequest,
+    Deadline,
+    Dispute,
+    DisputeStatus,
+    Event,
+    LedgerEntry,
+    OrderStatus,
+    Refund,
+    RefundStatus,
+    Return,
+    ReturnStatus,
+    TimelineEntry,
+    new_id,
+)
+from aftersale.domain.errors import DomainError, InvalidState, NotFound
+from aftersale.domain.money import Money, exponent
+from aftersale.domain.policy import Policy
+
+S = OrderStatus
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    S.AWAITING_PAYMENT: frozenset({S.AWAITING_FULFILLMENT, S.CANCELLED}),
+    S.AWAITING_FULFILLMENT: frozenset({S.AWAITING_SHIPMENT, S.SHIPPED, S.CANCELLED}),
+    S.AWAITING_SHIPMENT: frozenset({S.SHIPPED, S.CANCELLED}),
+    S.SHIPPED: frozenset({S.DELIVERED}),
+    S.DELIVERED: frozenset({S.COMPLETED}),
+    S.COMPLETED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+UNSHIPPED = frozenset({S.AWAITING_PAYMENT, S.AWAITING_FULFILLMENT, S.AWAITING_SHIPMENT})
+PAID_UNSHIPPED = frozenset({S.AWAITING_FULFILLMENT, S.AWAITING_SHIPMENT})
+AFTER_SHIPMENT = frozenset({S.SHIPPED, S.DELIVERED, S.COMPLETED})
+ACTIVE_RETURN = frozenset({ReturnStatus.REQUESTED, ReturnStatus.APPROVED, ReturnStatus.IN_TRANSIT})
+ACTIVE_DISPUTE = frozenset(
+    {DisputeStatus.OPEN, DisputeStatus.SELLER_RESPONDED, DisputeStatus.ESCALATED})
+
+# Ledger accounts of an order; the legs of every posting sum to zero.
+BUYER, ESCROW, IN_TRANSIT, SELLER, PLATFORM = (
+    "buyer_funding", "escrow", "refunds_in_transit", "seller_payable", "platform_revenue")
+
+
+@dataclass(slots=True)
+class OrderItem:
+    """A line of an order."""
+
+    sku: str
+    title: str
+    quantity: int
+    unit_price: Decimal
+
+    @property
+    def subtotal(self) -> Decimal:
+        """Quantity times unit price."""
+        return self.unit_price * self.quantity
+
+
+@dataclass(eq=False)
+class OrderState:
+    """Everything an order knows; rules live in the mixins that make up `Order`."""
+
+    id: str
+    buyer_id: str
+    seller_id: str
+    currency: str
+    items: list[OrderItem]
+    shipping_fee: Decimal
+    total: Decimal
+    status: OrderStatus
+    buyer_country: str
+    policy: Policy
+    created_at: datetime
+    updated_at: datetime
+    version: int = 0
+    paid_amount: Decimal = Decimal(0)
+    refunded_amount: Decimal = Decimal(0)
+    released_amount: Decimal = Decimal(0)
+    payment_method: str | None = None
+    payment_reference: str | None = None
+    paid_at: datetime | None = None
+    packed_at: datetime | None = None
+    shipped_at: datetime | None = None
+    carrier: str | None = None
+    tracking_number: str | None = None
+    delivered_at: datetime | None = None
+    completed_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    cancelled_by: str | None = None
+    cancel_reason: str | None = None
+    cancellations: list[CancellationRequest] = field(default_factory=list)
+    refunds: list[Refund] = field(default_factory=list)
+    returns: list[Return] = field(default_factory=list)
+    disputes: list[Dispute] = field(default_factory=list)
+    timeline: list[TimelineEntry] = field(default_factory=list)
+    # Written by the repository in the same transaction, never read back into the aggregate.
+    new_ledger: list[LedgerEntry] = field(default_factory=list)
+    new_deadlines: list[Deadline] = field(default_factory=list)
+    new_events: list[Event] = field(default_factory=list)
+
+    # ---- reading -------------------------------------------------------------------------
+    @property
+    def refundable(self) -> Decimal:
+        """What may still be refunded: paid, less refunds that have not failed, less releases."""
+        return self.paid_amount - self.refunded_amount - self.released_amount
+
+    @property
+    def cancellation(self) -> CancellationRequest | None:
+        """The latest cancellation request, if any."""
+        return self.cancellations[-1] if self.cancellations else None
+
+    @property
+    def pending_cancellation(self) -> CancellationRequest | None:
+        """The cancellation request waiting for the seller, if any."""
+        c = self.cancellation
+        return c if c is not None and c.status == "pending" else None
+
+    @property
+    def active_dispute(self) -> Dispute | None:
+        """The dispute still in progress, if any (at most one)."""
+        return next((d for d in self.disputes if d.status in ACTIVE_DISPUTE), None)
+
+    def money(self, amount: Decimal) -> Money:
+        """An amount in the order's currency."""
+        return Money(amount, self.currency)
+
+    def find_refund(self, refund_id: str) -> Refund:
+        """The order's refund with that id."""
+        for r in self.refunds:
+            if r.id == refund_id:
+                return r
+        raise NotFound(f"refund {refund_id} not found")
+
+    # ---- recording -----------------------------------------------------------------------
+    def _move(self, to: OrderStatus, ctx: Ctx) -> None:
+        """Change status through the transition table; an illegal move raises."""
+        if to not in TRANSITIONS[self.status]:
+            raise InvalidState(f"an order that is {self.status} cannot become {to}")
+        self.status = to
+        self.updated_at = ctx.now
+
+    def _record(self, ctx: Ctx, event: str, detail: str, **data: object) -> None:
+        """Add a timeline entry and an outbox event for what just happened."""
+        self.updated_at = ctx.now
+        self.timeline.append(TimelineEntry(order_id=self.id, at=ctx.now,
+                                           actor=ctx.actor.timeline_name, event=event,
+                                           detail=detail))
+        self.new_events.append(Event(type=f"order.{event}", order_id=self.id, at=ctx.now,
+                                     data={"actor": ctx.actor.timeline_name, **data}))
+
+    def _schedule(self, kind: str, subject_id: str, due_at: datetime) -> None:
+        """Ask the worker to apply rule `kind` to this order at `due_at`."""
+        self.new_deadlines.append(Deadline(kind=kind, order_id=self.id, subject_id=subject_id,
+                                           due_at=due_at))
+
+    def _post(self, ctx: Ctx, kind: str, *legs: tuple[str, Decimal]) -> None:
+        """Write one balanced ledger posting; unbalanced legs are a programming error."""
+        if sum((amount for _, amount in legs), Decimal(0)) != 0:
+            raise AssertionError(f"unbalanced ledger posting {kind}: {legs}")
+        txn = new_id("txn")
+        for account, amount in legs:
+            if amount:
+                self.new_ledger.append(LedgerEntry(order_id=self.id, txn_id=txn,
+                                                   account=account, amount=amount,
+                                                   currency=self.currency, kind=kind,
+                                                   at=ctx.now))
+
+    def _issue_refund(self, amount: Decimal, *, reason: str, source_type: str,
+                      source_id: str, ctx: Ctx) -> Refund | None:
+        """Take `amount` out of escrow as a refund to the buyer; over the ceiling raises."""
+        if amount <= 0:
+            return None
+        if amount > self.refundable:
+            raise DomainError(
+                f"a refund of {amount} {self.currency} exceeds the {self.refundable} "
+                f"{self.currency} still refundable", code="refund_exceeds_paid")
+        if any(r.source_type == source_type and r.source_id == source_id for r in self.refunds):
+            raise InvalidState(f"{source_type} {source_id} has been refunded already")
+        p = self.policy
+        refund = Refund(
+            id=new_id("ref"), order_id=self.id, amount=amount, currency=self.currency,
+            method=self.payment_method or "card", status=RefundStatus.PENDING, reason=reason,
+            source_type=source_type, source_id=source_id, created_at=ctx.now,
+            expected_by=ctx.calendar.add_working_days(
+                ctx.now, p.refund_promise_working_days, self.buyer_country))
+        self.refunds.append(refund)
+        self.refunded_amount += amount
+        self._post(ctx, "refund", (ESCROW, -amount), (IN_TRANSIT, amount))
+        self._schedule("refund_submit", refund.id, ctx.now)
+        self._record(ctx, "refund_created",
+                     f"Refund of {amount} {self.currency} created ({reason}); expected by "
+                     f"{refund.expected_by:%Y-%m-%d}", refund_id=refund.id, amount=str(amount))
+        return refund
+
+    def windows_closed(self, ctx: Ctx) -> bool:
+        """Whether the return and dispute windows have both closed."""
+        if self.delivered_at is None:
+            return False
+        p = self.policy
+        return ctx.now >= self.delivered_at + max(p.return_window, p.dispute_window)
+
+    def _try_complete(self, ctx: Ctx) -> None:
+        """Complete the order and release escrow once the windows closed with nothing open."""
+        if self.status != S.DELIVERED or not self.windows_closed(ctx):
+            return
+        if any(r.status in ACTIVE_RETURN for r in self.returns) or any(
+                d.status in ACTIVE_DISPUTE for d in self.disputes):
+            return
+        self._move(S.COMPLETED, ctx)
+        self.completed_at = ctx.now
+        release = self.refundable
+        fee = (release * self.policy.platform_fee_percent / 100).quantize(
+            exponent(self.currency), rounding=ROUND_HALF_EVEN)
+        self.released_amount += release
+        self._post(ctx, "release", (ESCROW, -release), (SELLER, release - fee), (PLATFORM, fee))
+        self._record(ctx, "completed",
+                     f"Completed; {release - fee} {self.currency} released to the seller")

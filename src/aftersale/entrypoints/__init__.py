@@ -1,0 +1,1 @@
+"""Entry points: the HTTP API, the web pages, the worker and the CLI."""

@@ -1,0 +1,54 @@
+"""The FastAPI application: API routers, pages, problem handlers, idempotency, worker."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from aftersale.adapters.db.engine import is_sqlite
+from aftersale.bootstrap import build_runtime
+from aftersale.entrypoints.api import problems, routes_admin, routes_after, routes_orders
+from aftersale.entrypoints.api.idempotency import IdempotencyMiddleware
+from aftersale.entrypoints.worker import Worker
+from aftersale.services.runtime import Runtime
+from aftersale.services.users import ensure_admin_token
+from aftersale.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    """Build the app (migrating the database unless a runtime is handed in)."""
+    settings = settings or get_settings()
+    rt = runtime or build_runtime(settings)
+    if settings.admin_token:
+        ensure_admin_token(rt, settings.admin_token)
+    embedded = settings.embedded_worker
+    if embedded is None:
+        embedded = is_sqlite(settings.url)
+    worker = Worker(rt, interval=settings.worker_interval) if embedded else None
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        thread = None
+        if worker is not None:
+            thread = threading.Thread(target=worker.run, name="deadline-worker", daemon=True)
+            thread.start()
+        yield
+        if worker is not None and thread is not None:
+            worker.stop()
+            thread.join(timeout=10)
+
+    app = FastAPI(title="aftersale", version="1.0.0", lifespan=lifespan,
+                  description="Order cancellation, return, refund and dispute engine.")
+    app.state.runtime = rt
+    app.state.settings = settings
+    problems.install(app)
+    app.include_router(routes_admin.router)
+    app.include_router(routes_orders.router)
+    app.include_router(routes_after.router)
+    if settings.test_clock:
+        app.include_router(routes_admin.clock_router)
+    app.add_middleware(IdempotencyMiddleware)
+    return app

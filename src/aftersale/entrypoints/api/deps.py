@@ -1,0 +1,59 @@
+"""FastAPI dependencies: the runtime and the authenticated actor, as Annotated aliases."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from aftersale.domain.actions import require_role
+from aftersale.domain.actors import Actor
+from aftersale.entrypoints.api.problems import ApiProblem
+from aftersale.services.runtime import Runtime
+from aftersale.services.users import actor_for_token
+
+
+def get_runtime(request: Request) -> Runtime:
+    """The runtime the app was built with."""
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+RtDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def bearer_token(header: str) -> str | None:
+    """The token of an `Authorization: Bearer` header value, if any."""
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+async def get_actor(request: Request, rt: RtDep) -> Actor:
+    """The caller, from its bearer token; 401 if missing or unknown."""
+    cached = getattr(request.state, "actor", None)
+    if isinstance(cached, Actor):
+        return cached
+    token = bearer_token(request.headers.get("authorization", ""))
+    if token is None:
+        raise ApiProblem("unauthorized", "an Authorization: Bearer token is required")
+    actor = await run_in_threadpool(actor_for_token, rt, token)
+    if actor is None:
+        raise ApiProblem("unauthorized", "the token is not valid")
+    request.state.actor = actor
+    return actor
+
+
+ActorDep = Annotated[Actor, Depends(get_actor)]
+
+
+def role(action: str) -> Callable[[Actor], Actor]:
+    """A dependency that answers 403 before anything else if the role may never act so."""
+
+    def check(actor: ActorDep) -> Actor:
+        require_role(actor, action)
+        return actor
+
+    return check
+

@@ -1,0 +1,177 @@
+"""Idempotency-Key on every POST: a repeat gets the first answer and changes nothing again.
+
+Keys are scoped to the caller. The key is claimed in its own transaction before the request
+runs, so two requests with one key at the same moment cannot both run: the second waits for
+the first's answer, or gets 409 idempotency_in_progress.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from aftersale.domain.errors import ConcurrentModification
+from aftersale.entrypoints.api.deps import bearer_token
+from aftersale.entrypoints.api.problems import problem
+from aftersale.services.runtime import Runtime
+from aftersale.services.users import actor_for_token
+
+LOCK = timedelta(seconds=60)
+WAIT_SECONDS = 10.0
+MAX_BODY = 1 << 20
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)  # keys are kept by wall-clock time, even under a test clock
+
+
+class IdempotencyMiddleware:
+    """ASGI middleware storing the first answer to each (caller, key)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        key = headers.get("idempotency-key")
+        rt: Runtime = scope["app"].state.runtime
+        token = bearer_token(headers.get("authorization", ""))
+        actor = await run_in_threadpool(actor_for_token, rt, token) if token and key else None
+        if key is None or actor is None:
+            await self.app(scope, receive, send)
+            return
+        if not 1 <= len(key) <= 255:
+            await problem("validation_error", "Idempotency-Key must be 1 to 255 characters")(
+                scope, receive, send)
+            return
+        body = await _read_body(receive)
+        path = scope["path"] + ("?" + scope["query_string"].decode()
+                                if scope.get("query_string") else "")
+        fingerprint = hashlib.sha256(json.dumps(
+            [scope["method"], path, body.hex()]).encode()).hexdigest()
+        stored = await run_in_threadpool(_claim, rt, actor.user_id, key, fingerprint)
+        if stored is not None:
+            await _replay(stored, fingerprint, scope, receive, send)
+            return
+        await self._run_and_store(rt, actor.user_id, key, body, scope, send)
+
+    async def _run_and_store(self, rt: Runtime, user_id: str, key: str, body: bytes,
+                             scope: Scope, send: Send) -> None:
+        sent = False
+
+        async def replay_body() -> Message:
+            nonlocal sent
+            if sent:
+                return {"type": "http.disconnect"}
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        start: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        try:
+            await self.app(scope, replay_body, capture)
+        except BaseException:
+            await run_in_threadpool(_release, rt, user_id, key)
+            raise
+        status = int(start.get("status", 500))
+        content = b"".join(chunks)
+        ctype = next((v.decode() for k, v in start.get("headers", [])
+                      if k.decode().lower() == "content-type"), "application/json")
+        if status < 500:
+            await run_in_threadpool(_finish, rt, user_id, key, status, content, ctype)
+        else:
+            await run_in_threadpool(_release, rt, user_id, key)
+        await send({"type": "http.response.start", "status": status,
+                    "headers": start.get("headers", [])})
+        await send({"type": "http.response.body", "body": content})
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY * 16:
+            break
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _claim(rt: Runtime, user_id: str, key: str, fingerprint: str) -> dict[str, Any] | None:
+    """Claim the key; None if claimed now, else the stored record (waiting for it to finish)."""
+    deadline = _now() + timedelta(seconds=WAIT_SECONDS)
+    while True:
+        try:
+            with rt.uow() as uow:
+                uow.idempotency.claim(user_id=user_id, key=key, fingerprint=fingerprint,
+                                      now=_now(), lock_for=LOCK)
+                uow.commit()
+            return None
+        except (IntegrityError, ConcurrentModification):
+            pass  # someone holds the key: look at what they stored
+        with rt.uow() as uow:
+            record = uow.idempotency.get(user_id, key)
+            if record is None:
+                continue  # released meanwhile: claim again
+            if record["fingerprint"] != fingerprint or record["done"]:
+                return dict(record)
+            if uow.idempotency.take_over(user_id=user_id, key=key, now=_now(), lock_for=LOCK):
+                uow.commit()
+                return None
+        if _now() >= deadline:
+            return {"in_progress": True, "fingerprint": fingerprint}
+        time.sleep(0.05)
+
+
+def _finish(rt: Runtime, user_id: str, key: str, status: int, body: bytes, ctype: str) -> None:
+    with rt.uow() as uow:
+        uow.idempotency.finish(user_id=user_id, key=key, status_code=status, body=body,
+                               content_type=ctype)
+        uow.commit()
+
+
+def _release(rt: Runtime, user_id: str, key: str) -> None:
+    with rt.uow() as uow:
+        uow.idempotency.release(user_id=user_id, key=key)
+        uow.commit()
+
+
+async def _replay(stored: dict[str, Any], fingerprint: str, scope: Scope, receive: Receive,
+                  send: Send) -> None:
+    if stored["fingerprint"] != fingerprint:
+        response = problem("idempotency_key_reused", "this Idempotency-Key was used for "
+                           "another request (method, path or body differ)")
+    elif stored.get("in_progress"):
+        response = problem("idempotency_in_progress", "a request with this Idempotency-Key "
+                           "is still running; retry shortly")
+    else:
+        await send({"type": "http.response.start", "status": stored["status_code"],
+                    "headers": [(b"content-type", stored["content_type"].encode()),
+                                (b"idempotent-replayed", b"true")]})
+        await send({"type": "http.response.body", "body": stored["body"]})
+        return
+    await response(scope, receive, send)
+

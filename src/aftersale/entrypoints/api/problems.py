@@ -1,0 +1,72 @@
+"""RFC 9457 problem details with a stable `code`; the one table from domain codes to statuses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from aftersale.domain.errors import DomainError
+
+STATUS: dict[str, int] = {
+    "unauthorized": 401, "forbidden": 403, "not_found": 404, "method_not_allowed": 405,
+    "validation_error": 422, "payment_amount_mismatch": 422, "refund_exceeds_paid": 422,
+    "idempotency_key_reused": 422, "payload_too_large": 413, "rate_limited": 429,
+}
+TITLES: dict[int, str] = {401: "Unauthorized", 403: "Forbidden", 404: "Not found",
+                          405: "Method not allowed", 409: "Conflict", 413: "Payload too large",
+                          422: "Unprocessable content", 429: "Too many requests",
+                          500: "Internal server error"}
+
+
+def status_of(code: str) -> int:
+    """The HTTP status for a domain error code (every state refusal is a 409)."""
+    return STATUS.get(code, 409)
+
+
+def problem(code: str, detail: str, *, status: int | None = None,
+            extra: dict[str, Any] | None = None) -> JSONResponse:
+    """A problem+json response."""
+    status = status or status_of(code)
+    body = {"type": f"/problems/{code}", "title": TITLES.get(status, "Error"),
+            "status": status, "detail": detail, "code": code, **(extra or {})}
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type="application/problem+json",
+                        headers=headers)
+
+
+class ApiProblem(Exception):
+    """Raised by the HTTP layer itself (auth, malformed headers)."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code, self.detail = code, detail
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every error into problem+json."""
+
+    @app.exception_handler(DomainError)
+    async def _domain(_: Request, exc: DomainError) -> JSONResponse:
+        return problem(exc.code, exc.detail, extra={"field": exc.field} if exc.field else None)
+
+    @app.exception_handler(ApiProblem)
+    async def _api(_: Request, exc: ApiProblem) -> JSONResponse:
+        return problem(exc.code, exc.detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", "")}
+                  for e in exc.errors()]
+        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+        detail = f"{'.'.join(first['loc'][1:]) or 'request'}: {first['msg']}"
+        return problem("validation_error", detail, extra={"errors": errors})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {401: "unauthorized", 403: "forbidden", 404: "not_found",
+                405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return problem(code, str(exc.detail), status=exc.status_code)

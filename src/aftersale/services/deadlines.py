@@ -1,0 +1,108 @@
+"""The deadline worker's use case: fire due deadlines exactly once, in batches."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from aftersale.domain.actors import SYSTEM
+from aftersale.domain.context import Ctx
+from aftersale.domain.order import ORDER_DEADLINES, Order
+from aftersale.services.ports import UnitOfWork
+from aftersale.services.records import DueDeadline
+from aftersale.services.runtime import Runtime
+
+log = logging.getLogger("aftersale.worker")
+REFUND_DEADLINES = frozenset({"refund_submit", "refund_settle"})
+
+
+def fire_due(rt: Runtime, *, until: datetime | None = None, limit: int = 500,
+             exactly_at: datetime | None = None) -> int:
+    """Fire one batch of deadlines due by `until`; returns how many were taken."""
+    until = until or rt.clock.now()
+    with rt.uow() as uow:
+        batch = uow.deadlines.claim(until=until, limit=limit, exactly_at=exactly_at)
+        if not batch:
+            return 0
+        orders = uow.orders.get_many([d.order_id for d in batch], lock=True, history=False)
+        fired: list[int] = []
+        for d in batch:
+            order = orders.get(d.order_id)
+            try:
+                with uow.savepoint():
+                    if order is None:
+                        raise LookupError(f"order {d.order_id} does not exist")
+                    _apply(rt, uow, order, d)
+                fired.append(d.seq)
+            except Exception as exc:  # one bad item is set aside, never blocks the batch
+                log.exception("deadline %s %s failed", d.kind, d.subject_id)
+                # the order's in-memory state may be half-changed: reload it for later items
+                orders.update(uow.orders.get_many([d.order_id], lock=True, history=False))
+                uow.deadlines.postpone(d.seq, error=repr(exc), retry_at=d.due_at + timedelta(
+                    seconds=min(60 * 2 ** d.attempts, 3600)))
+        uow.deadlines.mark_fired(fired, rt.clock.now() if rt.test_clock is None else until)
+        uow.commit()
+        return len(batch)
+
+
+def _apply(rt: Runtime, uow: UnitOfWork, order: Order, d: DueDeadline) -> None:
+    """Apply one deadline to its order, as of the deadline's own due time."""
+    ctx = Ctx(actor=SYSTEM, now=d.due_at, calendar=rt.calendar)
+    if d.kind in ORDER_DEADLINES:
+        order.fire_deadline(d.kind, d.subject_id, ctx)
+    elif d.kind in REFUND_DEADLINES:
+        _settle_refund(rt, order, d, ctx)
+    else:
+        raise ValueError(f"unknown deadline kind {d.kind}")
+    uow.orders.save(order)
+
+
+def _settle_refund(rt: Runtime, order: Order, d: DueDeadline, ctx: Ctx) -> None:
+    """Send a refund to the gateway (idempotent on the refund id) or check on it."""
+    refund = order.find_refund(d.subject_id)
+    if refund.status not in ("pending", "processing"):
+        return
+    if refund.status == "pending":
+        answer = rt.gateway.refund(key=refund.id, amount=refund.amount,
+                                   currency=refund.currency, method=refund.method,
+                                   payment_reference=order.payment_reference or "",
+                                   at=ctx.now)
+    else:
+        answer = rt.gateway.refund_status(reference=refund.gateway_reference or "", at=ctx.now)
+    if answer.status == "failed":
+        order.refund_failed(refund.id, failure=answer.failure or "declined", ctx=ctx)
+    elif answer.status == "succeeded":
+        if refund.status == "pending":
+            order.refund_processing(refund.id, reference=answer.reference, check_at=None,
+                                    ctx=ctx)
+        order.refund_succeeded(refund.id, ctx)
+    elif refund.status == "pending":
+        order.refund_processing(refund.id, reference=answer.reference,
+                                check_at=answer.settles_at or ctx.now + timedelta(days=1),
+                                ctx=ctx)
+    else:  # still processing: look again later, under a new deadline key
+        raise RuntimeError(f"refund {refund.id} is still processing at the gateway")
+
+
+def run_until(rt: Runtime, target: datetime, *, limit: int = 500) -> int:
+    """Fire every deadline due by `target`, in due-time order, each as of its own due time
+    (including the ones that firing creates); used by the test clock."""
+    total = 0
+    while True:
+        with rt.uow(readonly=True) as uow:
+            moment = uow.deadlines.next_due_at(target)
+        if moment is None:
+            return total
+        taken = fire_due(rt, until=moment, limit=limit, exactly_at=moment)
+        total += taken
+        if taken == 0:  # claimed by another worker meanwhile
+            continue
+
+
+def advance_test_clock(rt: Runtime, seconds: float) -> datetime:
+    """Move the test clock forward, firing what falls due on the way."""
+    assert rt.test_clock is not None
+    target = rt.test_clock.now() + timedelta(seconds=seconds)
+    run_until(rt, target)
+    rt.test_clock.set(target)
+    return target

@@ -1,0 +1,26 @@
+"""Use cases of refunds: read, list the overdue ones, retry a failed one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aftersale.domain.actions import require_role
+from aftersale.domain.actors import Actor
+from aftersale.services.common import change_order, owner_of, visible_order
+from aftersale.services.runtime import Runtime
+from aftersale.services.views import refund_view
+
+
+def get_refund(rt: Runtime, actor: Actor, refund_id: str) -> dict[str, Any]:
+    """A refund the caller may see."""
+    require_role(actor, "read")
+    with rt.uow(readonly=True) as uow:
+        order = visible_order(uow, actor, owner_of(uow, "refund", refund_id), lock=False)
+        return refund_view(order.find_refund(refund_id), overdue_at=rt.clock.now())
+
+
+def retry_refund(rt: Runtime, actor: Actor, refund_id: str) -> dict[str, Any]:
+    """Staff issue a failed refund again."""
+    return change_order(rt, actor, "retry_refund",
+                        lambda uow: owner_of(uow, "refund", refund_id),
+                        lambda o, c: o.retry_refund(refund_id, c))

@@ -1,0 +1,29 @@
+"""The wired-up collaborators every use case receives (built by `bootstrap`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aftersale.domain.actors import Actor
+from aftersale.domain.context import Calendar, Ctx
+from aftersale.domain.errors import ConcurrentModification
+from aftersale.domain.policy import Policy
+from aftersale.services.ports import Clock, PaymentGateway, TestClockPort, UowFactory
+
+
+@dataclass
+class Runtime:
+    """Units of work, time, calendar, gateway and the live policy."""
+
+    uow: UowFactory
+    clock: Clock
+    calendar: Calendar
+    gateway: PaymentGateway
+    policy: Policy
+    test_clock: TestClockPort | None = None
+    retryable: tuple[type[BaseException], ...] = field(
+        default_factory=lambda: (ConcurrentModification,))
+
+    def ctx(self, actor: Actor) -> Ctx:
+        """A context for an action taken now."""
+        return Ctx(actor=actor, now=self.clock.now(), calendar=self.calendar)

@@ -1,0 +1,109 @@
+"""Use cases of users: create, authenticate by API token or by password."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from aftersale.domain.actions import require_role
+from aftersale.domain.actors import Actor, Role
+from aftersale.domain.entities import new_id
+from aftersale.domain.errors import DomainError, ValidationFailed
+from aftersale.domain.validate import text
+from aftersale.services.records import UserRecord
+from aftersale.services.runtime import Runtime
+
+_hasher = PasswordHasher()
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+ROLES = ("buyer", "seller", "admin")
+
+
+def hash_token(token: str) -> str:
+    """API tokens are stored only as their SHA-256."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def user_view(user: UserRecord, token: str | None = None) -> dict[str, Any]:
+    """A user (with the token only when it is first issued)."""
+    view: dict[str, Any] = {"id": user.id, "email": user.email, "name": user.name,
+                            "role": user.role, "country": user.country}
+    if token is not None:
+        view["token"] = token
+    return view
+
+
+def create_user(rt: Runtime, actor: Actor | None, *, email: object, name: object, role: object,
+                password: object = None, country: object = None, token: str | None = None,
+                user_id: str | None = None) -> dict[str, Any]:
+    """Create a user and issue its API token (actor None: the system itself, e.g. the CLI)."""
+    if actor is not None:
+        require_role(actor, "create_user")
+    mail = text(email, "email", max_len=320).lower()
+    if not EMAIL.match(mail):
+        raise ValidationFailed("email is not an email address", field="email")
+    display = text(name, "name", max_len=200)
+    if role not in ROLES:
+        raise ValidationFailed("role must be buyer, seller or admin", field="role")
+    land = "US" if country is None else text(country, "country", max_len=2, min_len=2).upper()
+    if not land.isalpha():
+        raise ValidationFailed("country is an ISO 3166 alpha-2 code", field="country")
+    pw_hash = None
+    if password is not None:
+        pw_hash = _hasher.hash(text(password, "password", max_len=200, min_len=8))
+    token = token or secrets.token_urlsafe(32)
+    user = UserRecord(id=user_id or new_id("usr"), email=mail, name=display, role=str(role),
+                      password_hash=pw_hash, token_hash=hash_token(token), country=land,
+                      locale="en", created_at=rt.clock.now())
+    with rt.uow() as uow:
+        if uow.users.by_email(mail) is not None:
+            raise DomainError("a user with this email exists", code="email_taken")
+        uow.users.add(user)
+        uow.commit()
+    return user_view(user, token)
+
+
+def actor_for_token(rt: Runtime, token: str) -> Actor | None:
+    """The actor an API token belongs to, if any."""
+    with rt.uow(readonly=True) as uow:
+        user = uow.users.by_token_hash(hash_token(token))
+    return None if user is None else Actor(user_id=user.id, role=Role(user.role))
+
+
+def ensure_admin_token(rt: Runtime, token: str) -> None:
+    """At start: make sure an admin with this API token exists."""
+    if actor_for_token(rt, token) is not None:
+        return
+    with rt.uow() as uow:
+        existing = uow.users.by_email("admin@aftersale.local")
+        if existing is not None:
+            uow.users.set_token_hash(existing.id, hash_token(token))
+            uow.commit()
+            return
+    create_user(rt, None, email="admin@aftersale.local", name="Platform admin", role="admin",
+                token=token)
+
+
+def login(rt: Runtime, *, email: str, password: str) -> UserRecord | None:
+    """The user whose email and password match, else None."""
+    with rt.uow(readonly=True) as uow:
+        user = uow.users.by_email(email.strip())
+    if user is None or user.password_hash is None:
+        _hasher.hash(password or "x")  # same cost whether or not the user exists
+        return None
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    return user
+
+
+def get_user(rt: Runtime, user_id: str) -> UserRecord | None:
+    """A user by id."""
+    with rt.uow(readonly=True) as uow:
+        user: UserRecord | None = uow.users.get(user_id)
+        return user

@@ -1,0 +1,73 @@
+"""One Settings object, read from AFTERSALE_* environment variables."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from aftersale.domain.policy import Policy
+
+PLACEHOLDERS = {"changeme", "change-me", "secret", "password", "admin", "token", "test", "xxx"}
+
+
+class Settings(BaseSettings):
+    """Everything configurable about a running aftersale."""
+
+    model_config = SettingsConfigDict(env_prefix="AFTERSALE_", extra="ignore")
+
+    database_url: str | None = None
+    data_dir: Path = Path("data")
+    admin_token: str | None = None
+    test_clock: bool = False
+    policy_file: Path | None = None
+    secret_key: str | None = None
+    sandbox_refund_days: int = Field(default=3, ge=3, le=20)
+    demo: bool = False
+    embedded_worker: bool | None = None
+    worker_interval: float = Field(default=1.0, gt=0)
+    pool_size: int = Field(default=10, ge=1, le=200)
+
+    @field_validator("admin_token", "secret_key")
+    @classmethod
+    def _no_placeholders(cls, value: str | None) -> str | None:
+        if value is not None and (value.lower() in PLACEHOLDERS or len(value) < 12):
+            raise ValueError("refusing a placeholder or short secret (12 characters at least)")
+        return value
+
+    @property
+    def url(self) -> str:
+        """The database URL; by default a SQLite file in the data folder."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'aftersale.db').resolve()}"
+
+    def policy(self) -> Policy:
+        """The live policy: the defaults, overridden by the policy file if one is set."""
+        if self.policy_file is None:
+            return Policy()
+        raw = self.policy_file.read_text()
+        data = tomllib.loads(raw) if self.policy_file.suffix == ".toml" else json.loads(raw)
+        return Policy.from_dict(data.get("policy", data))
+
+    def session_secret(self) -> str:
+        """The key that signs session cookies (made once and kept in the data folder)."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(32))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings."""
+    return Settings()
