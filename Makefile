@@ -1,0 +1,37 @@
+# aftersale — `make run` serves the demo on http://127.0.0.1:8000, `make test` runs everything.
+SHELL := /bin/bash
+UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+export UV_LINK_MODE := copy
+SCALE ?= small
+
+.PHONY: help install run test lint types unit integration e2e browser bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+install: ## Install Python deps (uv, the locked environment)
+	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	@uv sync --frozen --quiet
+
+browser-deps: ## Install Debian's Chromium for the browser tests if missing
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+run: install ## Serve on http://127.0.0.1:8000 with SQLite and demo data
+	@AFTERSALE_DEMO=1 uv run aftersale demo
+	@AFTERSALE_DEMO=1 uv run aftersale serve --host 127.0.0.1 --port 8000
+
+lint: install ## ruff and the import-layer contracts
+	uv run ruff check src tests bench
+	uv run lint-imports
+
+types: install ## mypy, strict on domain/ and services/
+	uv run mypy
+
+test: install browser-deps lint types ## Lint, types and the whole test suite (SQLite and PostgreSQL)
+	uv run pytest -q -p no:cacheprovider
+
+bench: install ## Benchmarks; SCALE=full for the recorded figures
+	uv run python -m bench.run --scale $(SCALE)
+
+clean: ## Remove local data and caches
+	rm -rf data .pytest_cache .mypy_cache .ruff_cache .hypothesis
