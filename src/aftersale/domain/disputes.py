@@ -83,7 +83,7 @@ class DisputeRules(OrderState):
                      f"for {requested} {self.currency}", dispute_id=dispute.id)
         return dispute
 
-    def _in(self, dispute: Dispute, *states: DisputeStatus) -> None:
+    def _dispute_in(self, dispute: Dispute, *states: DisputeStatus) -> None:
         if dispute.status not in states:
             raise InvalidState(f"the dispute is {dispute.status}")
 
@@ -104,7 +104,7 @@ class DisputeRules(OrderState):
     def accept_dispute(self, dispute_id: str, ctx: Ctx) -> Dispute:
         """The seller agrees to the requested refund."""
         dispute = self.find_dispute(dispute_id)
-        self._in(dispute, D.OPEN)
+        self._dispute_in(dispute, D.OPEN)
         self._resolve(dispute, dispute.requested_amount, ctx, note=None, by="seller_accepted")
         return dispute
 
@@ -117,7 +117,7 @@ class DisputeRules(OrderState):
         """The seller refuses the claim; the buyer may escalate."""
         why = text(reason, "reason", max_len=500)
         dispute = self.find_dispute(dispute_id)
-        self._in(dispute, D.OPEN)
+        self._dispute_in(dispute, D.OPEN)
         dispute.seller_response, dispute.seller_reject_reason = "rejected", why
         self._seller_answer(dispute, ctx)
         self._record(ctx, "dispute_rejected", f"The seller rejected the dispute: {why}",
@@ -128,7 +128,7 @@ class DisputeRules(OrderState):
         """The seller offers another amount; the buyer may accept it or escalate."""
         offer = parse_amount(amount, self.currency)
         dispute = self.find_dispute(dispute_id)
-        self._in(dispute, D.OPEN)
+        self._dispute_in(dispute, D.OPEN)
         if offer > self.refundable:
             raise exceeds(offer, self.refundable, self.currency)
         dispute.seller_response, dispute.proposed_amount = "proposed", offer
@@ -140,7 +140,7 @@ class DisputeRules(OrderState):
     def accept_proposal(self, dispute_id: str, ctx: Ctx) -> Dispute:
         """The buyer takes the seller's offer."""
         dispute = self.find_dispute(dispute_id)
-        self._in(dispute, D.SELLER_RESPONDED)
+        self._dispute_in(dispute, D.SELLER_RESPONDED)
         if dispute.proposed_amount is None:
             raise InvalidState("the seller made no proposal to accept")
         self._resolve(dispute, dispute.proposed_amount, ctx, note=None, by="buyer_accepted")
@@ -149,7 +149,7 @@ class DisputeRules(OrderState):
     def escalate_dispute(self, dispute_id: str, ctx: Ctx) -> Dispute:
         """The buyer asks the platform to decide."""
         dispute = self.find_dispute(dispute_id)
-        self._in(dispute, D.SELLER_RESPONDED)
+        self._dispute_in(dispute, D.SELLER_RESPONDED)
         dispute.status, dispute.escalated_at = D.ESCALATED, ctx.now
         self._record(ctx, "dispute_escalated", "The buyer escalated the dispute to the platform",
                      dispute_id=dispute.id)
@@ -162,7 +162,7 @@ class DisputeRules(OrderState):
                               allow_zero=True)
         why = text(note, "note", max_len=2000)
         dispute = self.find_dispute(dispute_id)
-        self._in(dispute, D.OPEN, D.SELLER_RESPONDED, D.ESCALATED)
+        self._dispute_in(dispute, D.OPEN, D.SELLER_RESPONDED, D.ESCALATED)
         self._resolve(dispute, amount, ctx, note=why, by="platform")
         return dispute
 

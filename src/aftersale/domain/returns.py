@@ -80,14 +80,14 @@ class ReturnRules(OrderState):
                      f"({RETURN_REASONS[code]})", return_id=ret.id)
         return ret
 
-    def _in(self, ret: Return, *states: ReturnStatus) -> None:
+    def _return_in(self, ret: Return, *states: ReturnStatus) -> None:
         if ret.status not in states:
             raise InvalidState(f"the return is {ret.status}")
 
     def approve_return(self, return_id: str, ctx: Ctx) -> Return:
         """The seller (or the timeout) approves a return request."""
         ret = self.find_return(return_id)
-        self._in(ret, R.REQUESTED)
+        self._return_in(ret, R.REQUESTED)
         ret.status, ret.approved_at = R.APPROVED, ctx.now
         ret.ship_by = ctx.now + self.policy.return_ship
         self._schedule("return_ship_timeout", ret.id, ret.ship_by)
@@ -99,7 +99,7 @@ class ReturnRules(OrderState):
         """The seller rejects a return request."""
         why = text(reason, "reason", max_len=500)
         ret = self.find_return(return_id)
-        self._in(ret, R.REQUESTED)
+        self._return_in(ret, R.REQUESTED)
         ret.status, ret.rejected_at, ret.reject_reason = R.REJECTED, ctx.now, why
         self._record(ctx, "return_rejected", f"Return rejected: {why}", return_id=ret.id)
         self._try_complete(ctx)
@@ -111,7 +111,7 @@ class ReturnRules(OrderState):
         carrier_name = text(carrier, "carrier", max_len=100)
         tracking = text(tracking_number, "tracking_number", max_len=100)
         ret = self.find_return(return_id)
-        self._in(ret, R.APPROVED)
+        self._return_in(ret, R.APPROVED)
         if ret.ship_by is not None and ctx.now > ret.ship_by:
             raise InvalidState("the time to ship this return back has passed")
         ret.status, ret.shipped_at = R.IN_TRANSIT, ctx.now
@@ -127,7 +127,7 @@ class ReturnRules(OrderState):
             raise ValidationFailed("condition_ok must be true or false", field="condition_ok")
         note = optional_text(notes, "notes", max_len=2000)
         ret = self.find_return(return_id)
-        self._in(ret, R.IN_TRANSIT)
+        self._return_in(ret, R.IN_TRANSIT)
         ret.received_at, ret.inspection_notes = ctx.now, note
         if not condition_ok:
             ret.status, ret.rejected_at = R.REJECTED, ctx.now

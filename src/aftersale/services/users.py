@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from typing import Any
+from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -91,7 +91,7 @@ def ensure_admin_token(rt: Runtime, token: str) -> None:
 def login(rt: Runtime, *, email: str, password: str) -> UserRecord | None:
     """The user whose email and password match, else None."""
     with rt.uow(readonly=True) as uow:
-        user = uow.users.by_email(email.strip())
+        user = cast(UserRecord | None, uow.users.by_email(email.strip()))
     if user is None or user.password_hash is None:
         _hasher.hash(password or "x")  # same cost whether or not the user exists
         return None
@@ -105,5 +105,4 @@ def login(rt: Runtime, *, email: str, password: str) -> UserRecord | None:
 def get_user(rt: Runtime, user_id: str) -> UserRecord | None:
     """A user by id."""
     with rt.uow(readonly=True) as uow:
-        user: UserRecord | None = uow.users.get(user_id)
-        return user
+        return cast(UserRecord | None, uow.users.get(user_id))

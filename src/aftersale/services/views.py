@@ -34,7 +34,8 @@ def cancellation_view(c: CancellationRequest | None) -> dict[str, Any] | None:
 
 def refund_view(r: Refund, *, overdue_at: datetime | None = None) -> dict[str, Any]:
     """A refund; `overdue` when it has not succeeded by its expected-by date."""
-    view = {"id": r.id, "order_id": r.order_id, "amount": money(r.amount, r.currency),
+    view: dict[str, Any] = {
+        "id": r.id, "order_id": r.order_id, "amount": money(r.amount, r.currency),
             "method": r.method, "status": str(r.status), "reason": r.reason,
             "created_at": iso(r.created_at), "expected_by": iso(r.expected_by),
             "succeeded_at": iso(r.succeeded_at), "failed_at": iso(r.failed_at),
