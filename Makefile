@@ -22,6 +22,7 @@ run: install ## Serve on http://127.0.0.1:8000 with SQLite and demo data
 
 lint: install ## ruff and the import-layer contracts
 	uv run ruff check src tests bench
+	uv run ruff format --check src tests bench
 	uv run lint-imports
 
 types: install ## mypy, strict on domain/ and services/

@@ -36,17 +36,27 @@ class Api:
         self.http = http
         self.admin = Party(id="admin", role="admin", token=admin_token, email="admin")
 
-    def request(self, method: str, path: str, *, as_: Party | None, json: Any = None,
-                key: str | None = None, params: dict[str, Any] | None = None) -> httpx.Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        as_: Party | None,
+        json: Any = None,
+        key: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> httpx.Response:
         """Send a request as a party (None: without a token)."""
         headers = dict(as_.headers) if as_ else {}
         if key is not None:
             headers["Idempotency-Key"] = key
-        return self.http.request(method, f"/api/v1{path}", json=json, headers=headers,
-                                 params=params)
+        return self.http.request(
+            method, f"/api/v1{path}", json=json, headers=headers, params=params
+        )
 
-    def post(self, path: str, json: Any = None, *, as_: Party | None,
-             key: str | None = None) -> httpx.Response:
+    def post(
+        self, path: str, json: Any = None, *, as_: Party | None, key: str | None = None
+    ) -> httpx.Response:
         """POST as a party."""
         return self.request("POST", path, as_=as_, json=json, key=key)
 
@@ -64,28 +74,52 @@ class Api:
         """A new user of a role."""
         n = next(_counter)
         email = f"{role}{n}-{id(self)}@example.test"
-        body = self.ok(self.post("/users", {"email": email, "name": f"{role} {n}", "role": role,
-                                            "country": country, "password": password},
-                                 as_=self.admin), 201)
+        body = self.ok(
+            self.post(
+                "/users",
+                {
+                    "email": email,
+                    "name": f"{role} {n}",
+                    "role": role,
+                    "country": country,
+                    "password": password,
+                },
+                as_=self.admin,
+            ),
+            201,
+        )
         return Party(id=body["id"], role=role, token=body["token"], email=email)
 
-    def order(self, buyer: Party, seller: Party, *, items: list[dict[str, Any]] | None = None,
-              currency: str = "USD", shipping_fee: str | None = "5.00") -> dict[str, Any]:
+    def order(
+        self,
+        buyer: Party,
+        seller: Party,
+        *,
+        items: list[dict[str, Any]] | None = None,
+        currency: str = "USD",
+        shipping_fee: str | None = "5.00",
+    ) -> dict[str, Any]:
         """A new order awaiting payment."""
-        items = items or [{"sku": "SKU-1", "title": "Lamp", "quantity": 2, "unit_price": "20.00"},
-                          {"sku": "SKU-2", "title": "Bulb", "quantity": 3, "unit_price": "5.00"}]
-        body = {"buyer_id": buyer.id, "seller_id": seller.id, "currency": currency,
-                "items": items}
+        items = items or [
+            {"sku": "SKU-1", "title": "Lamp", "quantity": 2, "unit_price": "20.00"},
+            {"sku": "SKU-2", "title": "Bulb", "quantity": 3, "unit_price": "5.00"},
+        ]
+        body = {"buyer_id": buyer.id, "seller_id": seller.id, "currency": currency, "items": items}
         if shipping_fee is not None:
             body["shipping_fee"] = shipping_fee
         return self.ok(self.post("/orders", body, as_=self.admin), 201)
 
-    def pay(self, order: dict[str, Any], *, method: str = "card",
-            reference: str = "pay_test") -> dict[str, Any]:
+    def pay(
+        self, order: dict[str, Any], *, method: str = "card", reference: str = "pay_test"
+    ) -> dict[str, Any]:
         """Pay an order in full."""
-        return self.ok(self.post(f"/orders/{order['id']}/payment",
-                                 {"amount": order["total"]["amount"], "method": method,
-                                  "reference": reference}, as_=self.admin))
+        return self.ok(
+            self.post(
+                f"/orders/{order['id']}/payment",
+                {"amount": order["total"]["amount"], "method": method, "reference": reference},
+                as_=self.admin,
+            )
+        )
 
     def paid_order(self, buyer: Party, seller: Party, **kw: Any) -> dict[str, Any]:
         """A new paid order (awaiting fulfillment)."""
@@ -95,8 +129,13 @@ class Api:
     def shipped_order(self, buyer: Party, seller: Party, **kw: Any) -> dict[str, Any]:
         """A new paid, shipped order."""
         order = self.paid_order(buyer, seller, **kw)
-        return self.ok(self.post(f"/orders/{order['id']}/ship",
-                                 {"carrier": "DHL", "tracking_number": "TRK1"}, as_=seller))
+        return self.ok(
+            self.post(
+                f"/orders/{order['id']}/ship",
+                {"carrier": "DHL", "tracking_number": "TRK1"},
+                as_=seller,
+            )
+        )
 
     def delivered_order(self, buyer: Party, seller: Party, **kw: Any) -> dict[str, Any]:
         """A new delivered order."""
@@ -109,8 +148,9 @@ class Api:
 
     def advance(self, seconds: float) -> str:
         """Move the test clock forward (firing deadlines)."""
-        return str(self.ok(self.post("/test-clock/advance", {"seconds": seconds},
-                                     as_=self.admin))["now"])
+        return str(
+            self.ok(self.post("/test-clock/advance", {"seconds": seconds}, as_=self.admin))["now"]
+        )
 
     def now(self) -> str:
         """The test clock's time."""

@@ -53,8 +53,7 @@ def drop_pg_database(url: str) -> None:
     """Drop a test database."""
     admin = _pg_admin()
     with admin.connect() as conn:  # type: ignore[attr-defined]
-        conn.exec_driver_sql(
-            f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
     admin.dispose()  # type: ignore[attr-defined]
 
 
@@ -94,8 +93,14 @@ def pg_only_url(pg_url: str) -> str:
 
 def test_settings(url: str, tmp_path: Path, **kw: object) -> Settings:
     """Settings for a test: test clock on, embedded worker off, our admin token."""
-    return Settings(database_url=url, test_clock=True, admin_token=ADMIN_TOKEN,
-                    data_dir=tmp_path, embedded_worker=False, **kw)  # type: ignore[arg-type]
+    return Settings(
+        database_url=url,
+        test_clock=True,
+        admin_token=ADMIN_TOKEN,
+        data_dir=tmp_path,
+        embedded_worker=False,
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -129,18 +134,39 @@ def free_port() -> int:
 class LiveServer:
     """`aftersale serve` in a subprocess, on a real port."""
 
-    def __init__(self, url: str, tmp_path: Path, *, workers: int = 1,
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, url: str, tmp_path: Path, *, workers: int = 1, env: dict[str, str] | None = None
+    ) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "AFTERSALE_DATABASE_URL": url, "AFTERSALE_TEST_CLOCK": "1",
-                    "AFTERSALE_ADMIN_TOKEN": ADMIN_TOKEN, "AFTERSALE_DATA_DIR": str(tmp_path),
-                    "AFTERSALE_EMBEDDED_WORKER": "0", **(env or {})}
+        self.env = {
+            **os.environ,
+            "AFTERSALE_DATABASE_URL": url,
+            "AFTERSALE_TEST_CLOCK": "1",
+            "AFTERSALE_ADMIN_TOKEN": ADMIN_TOKEN,
+            "AFTERSALE_DATA_DIR": str(tmp_path),
+            "AFTERSALE_EMBEDDED_WORKER": "0",
+            **(env or {}),
+        }
         self.log = open(tmp_path / f"server-{self.port}.log", "w")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "aftersale", "serve", "--host", "127.0.0.1",
-             "--port", str(self.port), "--workers", str(workers)],
-            env=self.env, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
+            [
+                sys.executable,
+                "-m",
+                "aftersale",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+            ],
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
         self._wait()
 
     def _wait(self) -> None:

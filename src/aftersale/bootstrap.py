@@ -19,8 +19,9 @@ from aftersale.services.runtime import Runtime
 from aftersale.settings import Settings
 
 
-def build_runtime(settings: Settings, *, engine: Engine | None = None,
-                  run_migrations: bool = True) -> Runtime:
+def build_runtime(
+    settings: Settings, *, engine: Engine | None = None, run_migrations: bool = True
+) -> Runtime:
     """Build the engine, apply migrations and wire clock, calendar and gateway."""
     engine = engine or make_engine(settings.url, pool_size=settings.pool_size)
     if run_migrations:
@@ -30,10 +31,14 @@ def build_runtime(settings: Settings, *, engine: Engine | None = None,
     def uow(*, readonly: bool = False) -> UnitOfWork:
         return SqlUnitOfWork(engine, readonly=readonly)  # type: ignore[return-value]
 
-    rt = Runtime(uow=uow, clock=test_clock or SystemClock(), calendar=HolidayCalendar(),
-                 gateway=SandboxGateway(engine,
-                                        card_delay=timedelta(days=settings.sandbox_refund_days)),
-                 policy=settings.policy(), test_clock=test_clock,
-                 retryable=(ConcurrentModification, IntegrityError, OperationalError))
+    rt = Runtime(
+        uow=uow,
+        clock=test_clock or SystemClock(),
+        calendar=HolidayCalendar(),
+        gateway=SandboxGateway(engine, card_delay=timedelta(days=settings.sandbox_refund_days)),
+        policy=settings.policy(),
+        test_clock=test_clock,
+        retryable=(ConcurrentModification, IntegrityError, OperationalError),
+    )
     rt.engine = engine  # type: ignore[attr-defined]
     return rt

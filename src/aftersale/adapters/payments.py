@@ -27,16 +27,31 @@ class SandboxGateway:
         self.card_delay = card_delay
         t.sandbox_refunds.create(self.engine, checkfirst=True)
 
-    def refund(self, *, key: str, amount: Decimal, currency: str, method: str,
-               payment_reference: str, at: datetime) -> GatewayRefund:
+    def refund(
+        self,
+        *,
+        key: str,
+        amount: Decimal,
+        currency: str,
+        method: str,
+        payment_reference: str,
+        at: datetime,
+    ) -> GatewayRefund:
         """Create (or find, for a repeated key) the refund at the gateway."""
         settles = at if method == "balance" else at + self.card_delay
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(t.sandbox_refunds).values(
-                    key=key, reference=f"sbx_{key}", amount=amount, currency=currency,
-                    method=method if not payment_reference.startswith("fail") else "fail",
-                    created_at=at, settles_at=settles))
+                conn.execute(
+                    insert(t.sandbox_refunds).values(
+                        key=key,
+                        reference=f"sbx_{key}",
+                        amount=amount,
+                        currency=currency,
+                        method=method if not payment_reference.startswith("fail") else "fail",
+                        created_at=at,
+                        settles_at=settles,
+                    )
+                )
         except IntegrityError:
             pass  # the same key again: the gateway answers with the refund it already has
         return self._status(key, at)
@@ -47,21 +62,34 @@ class SandboxGateway:
 
     def _status(self, key: str, at: datetime) -> GatewayRefund:
         with self.engine.connect() as conn:
-            row = conn.execute(select(t.sandbox_refunds).where(
-                t.sandbox_refunds.c.key == key)).mappings().one()
+            row = (
+                conn.execute(select(t.sandbox_refunds).where(t.sandbox_refunds.c.key == key))
+                .mappings()
+                .one()
+            )
         if row["method"] == "fail":
-            return GatewayRefund(reference=row["reference"], status="failed",
-                                 settles_at=None, failure="declined by the sandbox")
+            return GatewayRefund(
+                reference=row["reference"],
+                status="failed",
+                settles_at=None,
+                failure="declined by the sandbox",
+            )
         done = at >= row["settles_at"]
-        return GatewayRefund(reference=row["reference"],
-                             status="succeeded" if done else "processing",
-                             settles_at=row["settles_at"], failure=None)
+        return GatewayRefund(
+            reference=row["reference"],
+            status="succeeded" if done else "processing",
+            settles_at=row["settles_at"],
+            failure=None,
+        )
 
     def total_refunded(self, key_prefix: str = "") -> Decimal:
         """What the sandbox has paid out (for tests that check nothing is paid twice)."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(t.sandbox_refunds.c.amount).where(
-                t.sandbox_refunds.c.key.startswith(key_prefix))).scalars()
+            rows = conn.execute(
+                select(t.sandbox_refunds.c.amount).where(
+                    t.sandbox_refunds.c.key.startswith(key_prefix)
+                )
+            ).scalars()
             return sum(rows, Decimal(0))
 
 

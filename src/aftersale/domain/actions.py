@@ -14,20 +14,35 @@ B, SE, A = Role.BUYER, Role.SELLER, Role.ADMIN
 
 # Which roles may ever take each action; any other role gets 403 whatever the object.
 ROLES: dict[str, frozenset[Role]] = {
-    "create_user": frozenset({A}), "create_order": frozenset({A}), "pay": frozenset({A}),
-    "deliver": frozenset({A}), "cancel": frozenset({B}), "pack": frozenset({SE}),
-    "ship": frozenset({SE}), "confirm_receipt": frozenset({B}),
-    "accept_cancellation": frozenset({SE}), "reject_cancellation": frozenset({SE}),
-    "seller_cancel": frozenset({SE}), "open_return": frozenset({B}),
-    "approve_return": frozenset({SE}), "reject_return": frozenset({SE}),
-    "ship_return": frozenset({B}), "receive_return": frozenset({SE, A}),
-    "open_dispute": frozenset({B}), "accept_dispute": frozenset({SE}),
-    "reject_dispute": frozenset({SE}), "propose_refund": frozenset({SE}),
-    "accept_proposal": frozenset({B}), "escalate_dispute": frozenset({B}),
-    "resolve_dispute": frozenset({A}), "retry_refund": frozenset({A}),
+    "create_user": frozenset({A}),
+    "create_order": frozenset({A}),
+    "pay": frozenset({A}),
+    "deliver": frozenset({A}),
+    "cancel": frozenset({B}),
+    "pack": frozenset({SE}),
+    "ship": frozenset({SE}),
+    "confirm_receipt": frozenset({B}),
+    "accept_cancellation": frozenset({SE}),
+    "reject_cancellation": frozenset({SE}),
+    "seller_cancel": frozenset({SE}),
+    "open_return": frozenset({B}),
+    "approve_return": frozenset({SE}),
+    "reject_return": frozenset({SE}),
+    "ship_return": frozenset({B}),
+    "receive_return": frozenset({SE, A}),
+    "open_dispute": frozenset({B}),
+    "accept_dispute": frozenset({SE}),
+    "reject_dispute": frozenset({SE}),
+    "propose_refund": frozenset({SE}),
+    "accept_proposal": frozenset({B}),
+    "escalate_dispute": frozenset({B}),
+    "resolve_dispute": frozenset({A}),
+    "retry_refund": frozenset({A}),
     "attach_evidence": frozenset({B, SE}),
-    "message": frozenset({B, SE, A}), "read": frozenset({B, SE, A}),
-    "test_clock": frozenset({A}), "staff": frozenset({A}),
+    "message": frozenset({B, SE, A}),
+    "read": frozenset({B, SE, A}),
+    "test_clock": frozenset({A}),
+    "staff": frozenset({A}),
 }
 
 
@@ -39,8 +54,11 @@ def require_role(actor: Actor, action: str) -> None:
 
 def can_see(actor: Actor, order: Order) -> bool:
     """Whether the order exists for this actor (others get not_found)."""
-    return (actor.role in (A, Role.SYSTEM) or (actor.role == B and order.buyer_id == actor.user_id)
-            or (actor.role == SE and order.seller_id == actor.user_id))
+    return (
+        actor.role in (A, Role.SYSTEM)
+        or (actor.role == B and order.buyer_id == actor.user_id)
+        or (actor.role == SE and order.seller_id == actor.user_id)
+    )
 
 
 def allowed_actions(order: Order, ctx: Ctx) -> list[str]:
@@ -57,7 +75,8 @@ def allowed_actions(order: Order, ctx: Ctx) -> list[str]:
         if st == S.SHIPPED:
             out.append("confirm_receipt")
         if order.return_window_open(ctx) and any(
-                v > 0 for v in order.returnable_quantities().values()):
+            v > 0 for v in order.returnable_quantities().values()
+        ):
             out.append("open_return")
         if order.dispute_refusal(ctx) is None and order.refundable > 0:
             out.append("open_dispute")

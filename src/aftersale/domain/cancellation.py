@@ -11,8 +11,10 @@ from aftersale.domain.validate import optional_text, text
 
 S = OrderStatus
 C = CancellationStatus
-SHIPPED_DETAIL = ("the order has shipped and can no longer be cancelled; once it is delivered "
-                  "you can return it or open a dispute")
+SHIPPED_DETAIL = (
+    "the order has shipped and can no longer be cancelled; once it is delivered "
+    "you can return it or open a dispute"
+)
 
 
 def already_shipped() -> DomainError:
@@ -47,36 +49,54 @@ class CancellationRules(OrderState):
         assert self.status in PAID_UNSHIPPED
         latest = self.cancellation
         if latest is not None and latest.status == C.PENDING:
-            raise DomainError("a cancellation request is already waiting for the seller",
-                              code="cancellation_already_requested")
+            raise DomainError(
+                "a cancellation request is already waiting for the seller",
+                code="cancellation_already_requested",
+            )
         if any(c.status == C.REJECTED for c in self.cancellations):
-            raise DomainError("the seller rejected your cancellation request; you can still "
-                              "message the seller", code="cancellation_already_rejected")
+            raise DomainError(
+                "the seller rejected your cancellation request; you can still message the seller",
+                code="cancellation_already_rejected",
+            )
         request = CancellationRequest(
-            id=new_id("can"), order_id=self.id, status=C.PENDING, reason=reason,
-            comment=comment, requested_at=ctx.now,
-            respond_by=ctx.now + self.policy.cancellation_answer)
+            id=new_id("can"),
+            order_id=self.id,
+            status=C.PENDING,
+            reason=reason,
+            comment=comment,
+            requested_at=ctx.now,
+            respond_by=ctx.now + self.policy.cancellation_answer,
+        )
         self.cancellations.append(request)
         self._schedule("cancellation_timeout", request.id, request.respond_by)
-        self._record(ctx, "cancellation_requested",
-                     f"Cancellation requested ({CANCELLATION_REASONS[reason]}); the seller has "
-                     f"until {request.respond_by:%Y-%m-%d %H:%M} UTC to answer",
-                     cancellation_id=request.id)
+        self._record(
+            ctx,
+            "cancellation_requested",
+            f"Cancellation requested ({CANCELLATION_REASONS[reason]}); the seller has "
+            f"until {request.respond_by:%Y-%m-%d %H:%M} UTC to answer",
+            cancellation_id=request.id,
+        )
 
     def _pending_or_raise(self) -> CancellationRequest:
         """The pending request, or the no_pending_cancellation refusal."""
         request = self.pending_cancellation
         if request is None:
-            raise DomainError("there is no cancellation request waiting for an answer",
-                              code="no_pending_cancellation")
+            raise DomainError(
+                "there is no cancellation request waiting for an answer",
+                code="no_pending_cancellation",
+            )
         return request
 
     def accept_cancellation(self, ctx: Ctx) -> None:
         """The seller accepts: the order is cancelled and fully refunded."""
         request = self._pending_or_raise()
         request.status, request.responded_at = C.ACCEPTED, ctx.now
-        self._record(ctx, "cancellation_accepted", "The seller accepted the cancellation",
-                     cancellation_id=request.id)
+        self._record(
+            ctx,
+            "cancellation_accepted",
+            "The seller accepted the cancellation",
+            cancellation_id=request.id,
+        )
         self._cancel(by="buyer", reason=request.reason, ctx=ctx)
 
     def reject_cancellation(self, *, reason: object, ctx: Ctx) -> None:
@@ -84,8 +104,12 @@ class CancellationRules(OrderState):
         why = text(reason, "reason", max_len=500)
         request = self._pending_or_raise()
         request.status, request.responded_at, request.reject_reason = C.REJECTED, ctx.now, why
-        self._record(ctx, "cancellation_rejected", f"The seller rejected the cancellation: {why}",
-                     cancellation_id=request.id)
+        self._record(
+            ctx,
+            "cancellation_rejected",
+            f"The seller rejected the cancellation: {why}",
+            cancellation_id=request.id,
+        )
 
     def expire_cancellation(self, request_id: str, ctx: Ctx) -> None:
         """At respond_by an unanswered request is accepted automatically."""
@@ -93,10 +117,14 @@ class CancellationRules(OrderState):
         if request is None or request.id != request_id or ctx.now < request.respond_by:
             return
         request.status, request.responded_at = C.AUTO_ACCEPTED, ctx.now
-        self._record(ctx, "cancellation_auto_accepted",
-                     "The seller did not answer within "
-                     f"{self.policy.cancellation_answer_hours} hours: the cancellation was "
-                     "accepted automatically", cancellation_id=request.id)
+        self._record(
+            ctx,
+            "cancellation_auto_accepted",
+            "The seller did not answer within "
+            f"{self.policy.cancellation_answer_hours} hours: the cancellation was "
+            "accepted automatically",
+            cancellation_id=request.id,
+        )
         self._cancel(by="buyer", reason=request.reason, ctx=ctx)
 
     def seller_cancel(self, *, reason: object, ctx: Ctx) -> None:
@@ -119,5 +147,10 @@ class CancellationRules(OrderState):
         label = CANCELLATION_REASONS.get(reason, reason)
         who = {"buyer": "at the buyer's request", "seller": "by the seller"}.get(by, f"by {by}")
         self._record(ctx, "cancelled", f"Order cancelled {who}: {label}", cancelled_by=by)
-        self._issue_refund(self.refundable, reason="order_cancelled", source_type="cancellation",
-                           source_id=self.id, ctx=ctx)
+        self._issue_refund(
+            self.refundable,
+            reason="order_cancelled",
+            source_type="cancellation",
+            source_id=self.id,
+            ctx=ctx,
+        )

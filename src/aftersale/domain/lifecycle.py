@@ -18,8 +18,9 @@ PAYMENT_METHODS = ("card", "balance")
 class LifecycleRules(OrderState):
     """Payment, fulfilment, delivery, completion and refund settlement."""
 
-    def record_payment(self, *, amount: object, method: object, reference: object,
-                       ctx: Ctx) -> None:
+    def record_payment(
+        self, *, amount: object, method: object, reference: object, ctx: Ctx
+    ) -> None:
         """Record the buyer's payment of the whole total into escrow."""
         value = parse_amount(amount, self.currency)
         if method not in PAYMENT_METHODS:
@@ -28,8 +29,11 @@ class LifecycleRules(OrderState):
         if self.status != S.AWAITING_PAYMENT:
             raise InvalidState(f"the order is {self.status}; it cannot be paid")
         if value != self.total:
-            raise DomainError(f"the payment of {value} does not match the order total "
-                              f"{self.total} {self.currency}", code="payment_amount_mismatch")
+            raise DomainError(
+                f"the payment of {value} does not match the order total "
+                f"{self.total} {self.currency}",
+                code="payment_amount_mismatch",
+            )
         self._move(S.AWAITING_FULFILLMENT, ctx)
         self.paid_amount, self.payment_method, self.payment_reference = value, str(method), ref
         self.paid_at = ctx.now
@@ -39,8 +43,9 @@ class LifecycleRules(OrderState):
     def pack(self, ctx: Ctx) -> None:
         """The seller has packed the order."""
         if self.status != S.AWAITING_FULFILLMENT:
-            raise InvalidState(f"the order is {self.status}; only an order awaiting "
-                               "fulfillment can be packed")
+            raise InvalidState(
+                f"the order is {self.status}; only an order awaiting fulfillment can be packed"
+            )
         self._move(S.AWAITING_SHIPMENT, ctx)
         self.packed_at = ctx.now
         self._record(ctx, "packed", "The seller packed the order")
@@ -52,8 +57,11 @@ class LifecycleRules(OrderState):
         if self.status not in (S.AWAITING_FULFILLMENT, S.AWAITING_SHIPMENT):
             raise InvalidState(f"the order is {self.status}; it cannot be shipped")
         if self.pending_cancellation is not None:
-            raise DomainError("the buyer asked to cancel this order: accept or reject the "
-                              "request before shipping", code="cancellation_pending")
+            raise DomainError(
+                "the buyer asked to cancel this order: accept or reject the "
+                "request before shipping",
+                code="cancellation_pending",
+            )
         self._move(S.SHIPPED, ctx)
         self.shipped_at, self.carrier, self.tracking_number = ctx.now, carrier_name, tracking
         self._record(ctx, "shipped", f"Shipped with {carrier_name}, tracking {tracking}")
@@ -61,13 +69,11 @@ class LifecycleRules(OrderState):
     def deliver(self, ctx: Ctx) -> None:
         """The order reached the buyer (carrier event or the buyer's confirmation)."""
         if self.status != S.SHIPPED:
-            raise InvalidState(f"the order is {self.status}; only a shipped order can be "
-                               "delivered")
+            raise InvalidState(f"the order is {self.status}; only a shipped order can be delivered")
         self._move(S.DELIVERED, ctx)
         self.delivered_at = ctx.now
         p = self.policy
-        self._schedule("order_complete", self.id,
-                       ctx.now + max(p.return_window, p.dispute_window))
+        self._schedule("order_complete", self.id, ctx.now + max(p.return_window, p.dispute_window))
         who = "The buyer confirmed receipt" if ctx.actor.role == "buyer" else "Delivered"
         self._record(ctx, "delivered", who)
 
@@ -80,14 +86,18 @@ class LifecycleRules(OrderState):
         self._record(ctx, "cancelled", "Cancelled automatically: not paid in time")
 
     # ---- refund settlement, as reported by the payment gateway -----------------------------
-    def refund_processing(self, refund_id: str, *, reference: str, check_at: datetime | None,
-                          ctx: Ctx) -> None:
+    def refund_processing(
+        self, refund_id: str, *, reference: str, check_at: datetime | None, ctx: Ctx
+    ) -> None:
         """The gateway accepted the refund and is crediting it; look again at `check_at`."""
         refund = self.find_refund(refund_id)
         if refund.status != RefundStatus.PENDING:
             raise InvalidState(f"refund {refund_id} is {refund.status}")
         refund.status, refund.gateway_reference, refund.processing_at = (
-            RefundStatus.PROCESSING, reference, ctx.now)
+            RefundStatus.PROCESSING,
+            reference,
+            ctx.now,
+        )
         self.updated_at = ctx.now
         if check_at is not None:
             self._schedule("refund_settle", refund.id, check_at)
@@ -99,9 +109,12 @@ class LifecycleRules(OrderState):
             raise InvalidState(f"refund {refund_id} is {refund.status}")
         refund.status, refund.succeeded_at = RefundStatus.SUCCEEDED, ctx.now
         self._post(ctx, "refund_settled", (IN_TRANSIT, -refund.amount), (BUYER, refund.amount))
-        self._record(ctx, "refund_succeeded",
-                     f"Refund of {refund.amount} {self.currency} credited to the buyer",
-                     refund_id=refund.id)
+        self._record(
+            ctx,
+            "refund_succeeded",
+            f"Refund of {refund.amount} {self.currency} credited to the buyer",
+            refund_id=refund.id,
+        )
 
     def refund_failed(self, refund_id: str, *, failure: str, ctx: Ctx) -> None:
         """The gateway could not credit the refund: the money goes back to escrow."""
@@ -109,18 +122,30 @@ class LifecycleRules(OrderState):
         if refund.status not in (RefundStatus.PENDING, RefundStatus.PROCESSING):
             raise InvalidState(f"refund {refund_id} is {refund.status}")
         refund.status, refund.failed_at, refund.failure_reason = (
-            RefundStatus.FAILED, ctx.now, failure[:500])
+            RefundStatus.FAILED,
+            ctx.now,
+            failure[:500],
+        )
         self.refunded_amount -= refund.amount
         self._post(ctx, "refund_failed", (IN_TRANSIT, -refund.amount), (ESCROW, refund.amount))
-        self._record(ctx, "refund_failed", f"Refund of {refund.amount} {self.currency} "
-                     f"failed: {failure[:200]}", refund_id=refund.id)
+        self._record(
+            ctx,
+            "refund_failed",
+            f"Refund of {refund.amount} {self.currency} failed: {failure[:200]}",
+            refund_id=refund.id,
+        )
 
     def retry_refund(self, refund_id: str, ctx: Ctx) -> None:
         """Staff issue a failed refund again (a new refund, keyed on the failed one)."""
         failed = self.find_refund(refund_id)
         if failed.status != RefundStatus.FAILED:
-            raise InvalidState(f"refund {refund_id} is {failed.status}; only a failed refund "
-                               "can be retried")
-        self._issue_refund(min(failed.amount, self.refundable), reason=failed.reason,
-                           source_type="retry", source_id=failed.id, ctx=ctx)
-
+            raise InvalidState(
+                f"refund {refund_id} is {failed.status}; only a failed refund can be retried"
+            )
+        self._issue_refund(
+            min(failed.amount, self.refundable),
+            reason=failed.reason,
+            source_type="retry",
+            source_id=failed.id,
+            ctx=ctx,
+        )

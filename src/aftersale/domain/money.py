@@ -8,14 +8,77 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from aftersale.domain.errors import ValidationFailed
 
 # ISO 4217 minor units of the currencies accepted (2 unless listed otherwise).
-_ZERO_DECIMAL = {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX",
-                 "UYI", "VND", "VUV", "XAF", "XOF", "XPF"}
+_ZERO_DECIMAL = {
+    "BIF",
+    "CLP",
+    "DJF",
+    "GNF",
+    "ISK",
+    "JPY",
+    "KMF",
+    "KRW",
+    "PYG",
+    "RWF",
+    "UGX",
+    "UYI",
+    "VND",
+    "VUV",
+    "XAF",
+    "XOF",
+    "XPF",
+}
 _THREE_DECIMAL = {"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"}
 _TWO_DECIMAL = {
-    "AED", "ARS", "AUD", "BDT", "BGN", "BRL", "CAD", "CHF", "CNY", "COP", "CZK", "DKK", "DZD",
-    "EGP", "EUR", "GBP", "GEL", "GHS", "HKD", "HUF", "IDR", "ILS", "INR", "KES", "KZT", "LKR",
-    "MAD", "MXN", "MYR", "NGN", "NOK", "NZD", "PEN", "PHP", "PKR", "PLN", "QAR", "RON", "RSD",
-    "RUB", "SAR", "SEK", "SGD", "THB", "TRY", "TWD", "UAH", "USD", "UZS", "ZAR",
+    "AED",
+    "ARS",
+    "AUD",
+    "BDT",
+    "BGN",
+    "BRL",
+    "CAD",
+    "CHF",
+    "CNY",
+    "COP",
+    "CZK",
+    "DKK",
+    "DZD",
+    "EGP",
+    "EUR",
+    "GBP",
+    "GEL",
+    "GHS",
+    "HKD",
+    "HUF",
+    "IDR",
+    "ILS",
+    "INR",
+    "KES",
+    "KZT",
+    "LKR",
+    "MAD",
+    "MXN",
+    "MYR",
+    "NGN",
+    "NOK",
+    "NZD",
+    "PEN",
+    "PHP",
+    "PKR",
+    "PLN",
+    "QAR",
+    "RON",
+    "RSD",
+    "RUB",
+    "SAR",
+    "SEK",
+    "SGD",
+    "THB",
+    "TRY",
+    "TWD",
+    "UAH",
+    "USD",
+    "UZS",
+    "ZAR",
 }
 MINOR_UNITS: dict[str, int] = (
     {c: 0 for c in _ZERO_DECIMAL} | {c: 3 for c in _THREE_DECIMAL} | {c: 2 for c in _TWO_DECIMAL}
@@ -35,8 +98,9 @@ def exponent(currency: str) -> Decimal:
     return Decimal(1).scaleb(-MINOR_UNITS[check_currency(currency)])
 
 
-def parse_amount(value: object, currency: str, *, field: str = "amount",
-                 allow_zero: bool = False) -> Decimal:
+def parse_amount(
+    value: object, currency: str, *, field: str = "amount", allow_zero: bool = False
+) -> Decimal:
     """Parse a decimal string into an exact amount, refusing floats, excess digits and negatives."""
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         raise ValidationFailed(f"{field} must be a decimal string", field=field)
@@ -49,7 +113,8 @@ def parse_amount(value: object, currency: str, *, field: str = "amount",
     unit = exponent(currency)
     if amount != amount.quantize(unit, rounding=ROUND_HALF_EVEN):
         raise ValidationFailed(
-            f"{field} has more decimal places than {currency} allows", field=field)
+            f"{field} has more decimal places than {currency} allows", field=field
+        )
     if amount < 0 or (amount == 0 and not allow_zero):
         raise ValidationFailed(f"{field} must be positive", field=field)
     if amount > MAX_AMOUNT:

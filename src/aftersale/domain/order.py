@@ -38,26 +38,56 @@ class Order(LifecycleRules, CancellationRules, ReturnRules, DisputeRules):
         handlers[kind](subject_id, ctx)
 
 
-ORDER_DEADLINES = frozenset({"cancellation_timeout", "unpaid_close", "order_complete",
-                             "return_answer_timeout", "return_ship_timeout",
-                             "dispute_answer_timeout", "dispute_buyer_timeout"})
+ORDER_DEADLINES = frozenset(
+    {
+        "cancellation_timeout",
+        "unpaid_close",
+        "order_complete",
+        "return_answer_timeout",
+        "return_ship_timeout",
+        "dispute_answer_timeout",
+        "dispute_buyer_timeout",
+    }
+)
 
 
-def create_order(*, buyer_id: str, seller_id: str, currency: object, items: object,
-                 shipping_fee: object, buyer_country: str, policy: Policy, ctx: Ctx,
-                 order_id: str | None = None) -> Order:
+def create_order(
+    *,
+    buyer_id: str,
+    seller_id: str,
+    currency: object,
+    items: object,
+    shipping_fee: object,
+    buyer_country: str,
+    policy: Policy,
+    ctx: Ctx,
+    order_id: str | None = None,
+) -> Order:
     """Place a new order awaiting payment, validating every line."""
     if not isinstance(currency, str):
         raise ValidationFailed("currency must be an ISO 4217 code", field="currency")
     cur = check_currency(currency)
     lines = _parse_items(items, cur)
-    fee = Decimal(0) if shipping_fee is None else parse_amount(
-        shipping_fee, cur, field="shipping_fee", allow_zero=True)
+    fee = (
+        Decimal(0)
+        if shipping_fee is None
+        else parse_amount(shipping_fee, cur, field="shipping_fee", allow_zero=True)
+    )
     total = sum((line.subtotal for line in lines), Decimal(0)) + fee
-    order = Order(id=order_id or new_id("ord"), buyer_id=buyer_id, seller_id=seller_id,
-                  currency=cur, items=lines, shipping_fee=fee, total=total,
-                  status=OrderStatus.AWAITING_PAYMENT, buyer_country=buyer_country,
-                  policy=policy, created_at=ctx.now, updated_at=ctx.now)
+    order = Order(
+        id=order_id or new_id("ord"),
+        buyer_id=buyer_id,
+        seller_id=seller_id,
+        currency=cur,
+        items=lines,
+        shipping_fee=fee,
+        total=total,
+        status=OrderStatus.AWAITING_PAYMENT,
+        buyer_country=buyer_country,
+        policy=policy,
+        created_at=ctx.now,
+        updated_at=ctx.now,
+    )
     order._schedule("unpaid_close", order.id, ctx.now + policy.unpaid_close)
     order._record(ctx, "placed", f"Order placed: {total} {cur}")
     return order
@@ -74,13 +104,17 @@ def _parse_items(items: object, currency: str) -> list[OrderItem]:
         line: dict[str, Any] = raw
         qty = line.get("quantity")
         if isinstance(qty, bool) or not isinstance(qty, int) or not 1 <= qty <= 100_000:
-            raise ValidationFailed("quantity must be a whole number from 1 to 100000",
-                                   field="items")
-        lines.append(OrderItem(sku=text(line.get("sku"), "sku", max_len=100),
-                               title=text(line.get("title"), "title", max_len=300),
-                               quantity=qty,
-                               unit_price=parse_amount(line.get("unit_price"), currency,
-                                                       field="unit_price")))
+            raise ValidationFailed(
+                "quantity must be a whole number from 1 to 100000", field="items"
+            )
+        lines.append(
+            OrderItem(
+                sku=text(line.get("sku"), "sku", max_len=100),
+                title=text(line.get("title"), "title", max_len=300),
+                quantity=qty,
+                unit_price=parse_amount(line.get("unit_price"), currency, field="unit_price"),
+            )
+        )
     if len({line.sku for line in lines}) != len(lines):
         raise ValidationFailed("each sku may appear once per order", field="items")
     return lines

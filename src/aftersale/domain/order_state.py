@@ -41,11 +41,17 @@ PAID_UNSHIPPED = frozenset({S.AWAITING_FULFILLMENT, S.AWAITING_SHIPMENT})
 AFTER_SHIPMENT = frozenset({S.SHIPPED, S.DELIVERED, S.COMPLETED})
 ACTIVE_RETURN = frozenset({ReturnStatus.REQUESTED, ReturnStatus.APPROVED, ReturnStatus.IN_TRANSIT})
 ACTIVE_DISPUTE = frozenset(
-    {DisputeStatus.OPEN, DisputeStatus.SELLER_RESPONDED, DisputeStatus.ESCALATED})
+    {DisputeStatus.OPEN, DisputeStatus.SELLER_RESPONDED, DisputeStatus.ESCALATED}
+)
 
 # Ledger accounts of an order; the legs of every posting sum to zero.
 BUYER, ESCROW, IN_TRANSIT, SELLER, PLATFORM = (
-    "buyer_funding", "escrow", "refunds_in_transit", "seller_payable", "platform_revenue")
+    "buyer_funding",
+    "escrow",
+    "refunds_in_transit",
+    "seller_payable",
+    "platform_revenue",
+)
 
 
 @dataclass(slots=True)
@@ -149,16 +155,29 @@ class OrderState:
     def _record(self, ctx: Ctx, event: str, detail: str, **data: object) -> None:
         """Add a timeline entry and an outbox event for what just happened."""
         self.updated_at = ctx.now
-        self.timeline.append(TimelineEntry(order_id=self.id, at=ctx.now,
-                                           actor=ctx.actor.timeline_name, event=event,
-                                           detail=detail))
-        self.new_events.append(Event(type=f"order.{event}", order_id=self.id, at=ctx.now,
-                                     data={"actor": ctx.actor.timeline_name, **data}))
+        self.timeline.append(
+            TimelineEntry(
+                order_id=self.id,
+                at=ctx.now,
+                actor=ctx.actor.timeline_name,
+                event=event,
+                detail=detail,
+            )
+        )
+        self.new_events.append(
+            Event(
+                type=f"order.{event}",
+                order_id=self.id,
+                at=ctx.now,
+                data={"actor": ctx.actor.timeline_name, **data},
+            )
+        )
 
     def _schedule(self, kind: str, subject_id: str, due_at: datetime) -> None:
         """Ask the worker to apply rule `kind` to this order at `due_at`."""
-        self.new_deadlines.append(Deadline(kind=kind, order_id=self.id, subject_id=subject_id,
-                                           due_at=due_at))
+        self.new_deadlines.append(
+            Deadline(kind=kind, order_id=self.id, subject_id=subject_id, due_at=due_at)
+        )
 
     def _post(self, ctx: Ctx, kind: str, *legs: tuple[str, Decimal]) -> None:
         """Write one balanced ledger posting; unbalanced legs are a programming error."""
@@ -167,36 +186,60 @@ class OrderState:
         txn = new_id("txn")
         for account, amount in legs:
             if amount:
-                self.new_ledger.append(LedgerEntry(order_id=self.id, txn_id=txn,
-                                                   account=account, amount=amount,
-                                                   currency=self.currency, kind=kind,
-                                                   at=ctx.now))
+                self.new_ledger.append(
+                    LedgerEntry(
+                        order_id=self.id,
+                        txn_id=txn,
+                        account=account,
+                        amount=amount,
+                        currency=self.currency,
+                        kind=kind,
+                        at=ctx.now,
+                    )
+                )
 
-    def _issue_refund(self, amount: Decimal, *, reason: str, source_type: str,
-                      source_id: str, ctx: Ctx) -> Refund | None:
+    def _issue_refund(
+        self, amount: Decimal, *, reason: str, source_type: str, source_id: str, ctx: Ctx
+    ) -> Refund | None:
         """Take `amount` out of escrow as a refund to the buyer; over the ceiling raises."""
         if amount <= 0:
             return None
         if amount > self.refundable:
             raise DomainError(
                 f"a refund of {amount} {self.currency} exceeds the {self.refundable} "
-                f"{self.currency} still refundable", code="refund_exceeds_paid")
+                f"{self.currency} still refundable",
+                code="refund_exceeds_paid",
+            )
         if any(r.source_type == source_type and r.source_id == source_id for r in self.refunds):
             raise InvalidState(f"{source_type} {source_id} has been refunded already")
         p = self.policy
         refund = Refund(
-            id=new_id("ref"), order_id=self.id, amount=amount, currency=self.currency,
-            method=self.payment_method or "card", status=RefundStatus.PENDING, reason=reason,
-            source_type=source_type, source_id=source_id, created_at=ctx.now,
+            id=new_id("ref"),
+            order_id=self.id,
+            amount=amount,
+            currency=self.currency,
+            method=self.payment_method or "card",
+            status=RefundStatus.PENDING,
+            reason=reason,
+            source_type=source_type,
+            source_id=source_id,
+            created_at=ctx.now,
             expected_by=ctx.calendar.add_working_days(
-                ctx.now, p.refund_promise_working_days, self.buyer_country))
+                ctx.now, p.refund_promise_working_days, self.buyer_country
+            ),
+        )
         self.refunds.append(refund)
         self.refunded_amount += amount
         self._post(ctx, "refund", (ESCROW, -amount), (IN_TRANSIT, amount))
         self._schedule("refund_submit", refund.id, ctx.now)
-        self._record(ctx, "refund_created",
-                     f"Refund of {amount} {self.currency} created ({reason}); expected by "
-                     f"{refund.expected_by:%Y-%m-%d}", refund_id=refund.id, amount=str(amount))
+        self._record(
+            ctx,
+            "refund_created",
+            f"Refund of {amount} {self.currency} created ({reason}); expected by "
+            f"{refund.expected_by:%Y-%m-%d}",
+            refund_id=refund.id,
+            amount=str(amount),
+        )
         return refund
 
     def windows_closed(self, ctx: Ctx) -> bool:
@@ -211,14 +254,17 @@ class OrderState:
         if self.status != S.DELIVERED or not self.windows_closed(ctx):
             return
         if any(r.status in ACTIVE_RETURN for r in self.returns) or any(
-                d.status in ACTIVE_DISPUTE for d in self.disputes):
+            d.status in ACTIVE_DISPUTE for d in self.disputes
+        ):
             return
         self._move(S.COMPLETED, ctx)
         self.completed_at = ctx.now
         release = self.refundable
         fee = (release * self.policy.platform_fee_percent / 100).quantize(
-            exponent(self.currency), rounding=ROUND_HALF_EVEN)
+            exponent(self.currency), rounding=ROUND_HALF_EVEN
+        )
         self.released_amount += release
         self._post(ctx, "release", (ESCROW, -release), (SELLER, release - fee), (PLATFORM, fee))
-        self._record(ctx, "completed",
-                     f"Completed; {release - fee} {self.currency} released to the seller")
+        self._record(
+            ctx, "completed", f"Completed; {release - fee} {self.currency} released to the seller"
+        )

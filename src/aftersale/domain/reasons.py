@@ -38,6 +38,5 @@ DISPUTE_REASONS: dict[str, str] = {
 def check_reason(code: object, reasons: dict[str, str], *, field: str = "reason") -> str:
     """Return the code if it is on the list, else raise a validation error."""
     if not isinstance(code, str) or code not in reasons:
-        raise ValidationFailed(
-            f"{field} must be one of: {', '.join(reasons)}", field=field)
+        raise ValidationFailed(f"{field} must be one of: {', '.join(reasons)}", field=field)
     return code

@@ -42,22 +42,30 @@ class ReturnRules(OrderState):
 
     def return_window_open(self, ctx: Ctx) -> bool:
         """Whether a return may be requested now."""
-        return (self.status == S.DELIVERED and self.delivered_at is not None
-                and ctx.now <= self.delivered_at + self.policy.return_window)
+        return (
+            self.status == S.DELIVERED
+            and self.delivered_at is not None
+            and ctx.now <= self.delivered_at + self.policy.return_window
+        )
 
-    def open_return(self, *, reason: object, items: object, condition: object,
-                    description: object, ctx: Ctx) -> Return:
+    def open_return(
+        self, *, reason: object, items: object, condition: object, description: object, ctx: Ctx
+    ) -> Return:
         """The buyer asks to return some items of a delivered order."""
         code = check_reason(reason, RETURN_REASONS)
         if condition not in CONDITIONS:
-            raise ValidationFailed(f"condition must be one of: {', '.join(CONDITIONS)}",
-                                   field="condition")
+            raise ValidationFailed(
+                f"condition must be one of: {', '.join(CONDITIONS)}", field="condition"
+            )
         note = optional_text(description, "description", max_len=2000)
         wanted = _parse_lines(items)
         if self.status in (S.COMPLETED,) or (
-                self.status == S.DELIVERED and not self.return_window_open(ctx)):
-            raise DomainError(f"returns close {self.policy.return_window_days} days after "
-                              "delivery", code="return_window_closed")
+            self.status == S.DELIVERED and not self.return_window_open(ctx)
+        ):
+            raise DomainError(
+                f"returns close {self.policy.return_window_days} days after delivery",
+                code="return_window_closed",
+            )
         if self.status != S.DELIVERED:
             raise DomainError("the order has not been delivered yet", code="order_not_delivered")
         left = self.returnable_quantities()
@@ -66,18 +74,30 @@ class ReturnRules(OrderState):
             if sku not in prices:
                 raise ValidationFailed(f"{sku} is not on this order", field="items")
             if qty > left[sku]:
-                raise ValidationFailed(f"only {max(left[sku], 0)} of {sku} can still be "
-                                       "returned", field="items")
+                raise ValidationFailed(
+                    f"only {max(left[sku], 0)} of {sku} can still be returned", field="items"
+                )
         amount = sum((prices[sku] * qty for sku, qty in wanted.items()), Decimal(0))
-        ret = Return(id=new_id("ret"), order_id=self.id, status=R.REQUESTED, reason=code,
-                     condition=str(condition), description=note,
-                     items=[{"sku": s, "quantity": q} for s, q in wanted.items()],
-                     amount=amount, requested_at=ctx.now,
-                     respond_by=ctx.now + self.policy.seller_answer)
+        ret = Return(
+            id=new_id("ret"),
+            order_id=self.id,
+            status=R.REQUESTED,
+            reason=code,
+            condition=str(condition),
+            description=note,
+            items=[{"sku": s, "quantity": q} for s, q in wanted.items()],
+            amount=amount,
+            requested_at=ctx.now,
+            respond_by=ctx.now + self.policy.seller_answer,
+        )
         self.returns.append(ret)
         self._schedule("return_answer_timeout", ret.id, ret.respond_by)
-        self._record(ctx, "return_requested", f"Return requested for {amount} {self.currency} "
-                     f"({RETURN_REASONS[code]})", return_id=ret.id)
+        self._record(
+            ctx,
+            "return_requested",
+            f"Return requested for {amount} {self.currency} ({RETURN_REASONS[code]})",
+            return_id=ret.id,
+        )
         return ret
 
     def _return_in(self, ret: Return, *states: ReturnStatus) -> None:
@@ -105,8 +125,9 @@ class ReturnRules(OrderState):
         self._try_complete(ctx)
         return ret
 
-    def ship_return(self, return_id: str, *, carrier: object, tracking_number: object,
-                    ctx: Ctx) -> Return:
+    def ship_return(
+        self, return_id: str, *, carrier: object, tracking_number: object, ctx: Ctx
+    ) -> Return:
         """The buyer sends the items back."""
         carrier_name = text(carrier, "carrier", max_len=100)
         tracking = text(tracking_number, "tracking_number", max_len=100)
@@ -116,12 +137,17 @@ class ReturnRules(OrderState):
             raise InvalidState("the time to ship this return back has passed")
         ret.status, ret.shipped_at = R.IN_TRANSIT, ctx.now
         ret.carrier, ret.tracking_number = carrier_name, tracking
-        self._record(ctx, "return_shipped", f"Return shipped with {carrier_name}, tracking "
-                     f"{tracking}", return_id=ret.id)
+        self._record(
+            ctx,
+            "return_shipped",
+            f"Return shipped with {carrier_name}, tracking {tracking}",
+            return_id=ret.id,
+        )
         return ret
 
-    def receive_return(self, return_id: str, *, condition_ok: object, notes: object,
-                       ctx: Ctx) -> Return:
+    def receive_return(
+        self, return_id: str, *, condition_ok: object, notes: object, ctx: Ctx
+    ) -> Return:
         """Inspection on arrival: fine items are refunded, bad ones are not."""
         if not isinstance(condition_ok, bool):
             raise ValidationFailed("condition_ok must be true or false", field="condition_ok")
@@ -132,14 +158,22 @@ class ReturnRules(OrderState):
         if not condition_ok:
             ret.status, ret.rejected_at = R.REJECTED, ctx.now
             ret.reject_reason = note or "the items failed inspection"
-            self._record(ctx, "return_rejected", "Return inspected: not in acceptable "
-                         "condition, nothing refunded", return_id=ret.id)
+            self._record(
+                ctx,
+                "return_rejected",
+                "Return inspected: not in acceptable condition, nothing refunded",
+                return_id=ret.id,
+            )
         else:
             ret.status = R.REFUNDED
-            self._record(ctx, "return_received", "Return inspected and accepted",
-                         return_id=ret.id)
-            refund = self._issue_refund(min(ret.amount, self.refundable), reason="return",
-                                        source_type="return", source_id=ret.id, ctx=ctx)
+            self._record(ctx, "return_received", "Return inspected and accepted", return_id=ret.id)
+            refund = self._issue_refund(
+                min(ret.amount, self.refundable),
+                reason="return",
+                source_type="return",
+                source_id=ret.id,
+                ctx=ctx,
+            )
             ret.refund_id = refund.id if refund else None
         self._try_complete(ctx)
         return ret
@@ -155,8 +189,9 @@ class ReturnRules(OrderState):
         ret = self.find_return(return_id)
         if ret.status == R.APPROVED and ret.ship_by is not None and ctx.now >= ret.ship_by:
             ret.status, ret.closed_at = R.CLOSED, ctx.now
-            self._record(ctx, "return_closed", "Return closed: not shipped back in time",
-                         return_id=ret.id)
+            self._record(
+                ctx, "return_closed", "Return closed: not shipped back in time", return_id=ret.id
+            )
             self._try_complete(ctx)
 
 

@@ -12,7 +12,8 @@ def text(value: object, field: str, *, max_len: int, min_len: int = 1) -> str:
     value = value.strip()
     if not min_len <= len(value) <= max_len:
         raise ValidationFailed(
-            f"{field} must be {min_len} to {max_len} characters long", field=field)
+            f"{field} must be {min_len} to {max_len} characters long", field=field
+        )
     return value
 
 

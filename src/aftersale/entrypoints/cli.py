@@ -12,16 +12,18 @@ from rich.console import Console
 
 from aftersale.settings import get_settings
 
-app = typer.Typer(help="aftersale: the after-sales engine of a marketplace.",
-                  no_args_is_help=True)
+app = typer.Typer(help="aftersale: the after-sales engine of a marketplace.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 console = Console()
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000,
-          workers: Annotated[int, typer.Option(min=1, max=64)] = 1) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64)] = 1,
+) -> None:
     """Run the HTTP server (migrating first; on SQLite with the deadline worker inside)."""
     import uvicorn
 
@@ -32,8 +34,13 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
     run_migrations(make_engine(settings.url))
     logging.basicConfig(level=logging.INFO)
     if workers > 1:
-        uvicorn.run("aftersale.entrypoints.asgi:app", host=host, port=port, workers=workers,
-                    log_level="warning")
+        uvicorn.run(
+            "aftersale.entrypoints.asgi:app",
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+        )
     else:
         from aftersale.entrypoints.api.app import create_app
 
@@ -41,9 +48,11 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
 
 
 @app.command()
-def worker(interval: float = 1.0, batch: int = 500,
-           once: Annotated[bool, typer.Option(help="fire what is due, then exit")] = False
-           ) -> None:
+def worker(
+    interval: float = 1.0,
+    batch: int = 500,
+    once: Annotated[bool, typer.Option(help="fire what is due, then exit")] = False,
+) -> None:
     """Fire due deadlines; any number of workers may share one PostgreSQL database."""
     from aftersale.bootstrap import build_runtime
     from aftersale.entrypoints.worker import Worker
@@ -80,18 +89,28 @@ def demo() -> None:
 
 
 @users_app.command("create")
-def users_create(email: str, name: str,
-                 role: Annotated[str, typer.Option(help="buyer, seller or admin")] = "buyer",
-                 password: Annotated[str | None, typer.Option()] = None,
-                 country: str = "US") -> None:
+def users_create(
+    email: str,
+    name: str,
+    role: Annotated[str, typer.Option(help="buyer, seller or admin")] = "buyer",
+    password: Annotated[str | None, typer.Option()] = None,
+    country: str = "US",
+) -> None:
     """Create a user and print its API token (shown once)."""
     from aftersale.bootstrap import build_runtime
     from aftersale.domain.errors import DomainError
     from aftersale.services.users import create_user
 
     try:
-        user = create_user(build_runtime(get_settings()), None, email=email, name=name,
-                           role=role, password=password, country=country)
+        user = create_user(
+            build_runtime(get_settings()),
+            None,
+            email=email,
+            name=name,
+            role=role,
+            password=password,
+            country=country,
+        )
     except DomainError as exc:
         console.print(f"[red]{exc.code}[/red]: {exc.detail}")
         raise typer.Exit(2) from exc

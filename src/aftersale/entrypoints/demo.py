@@ -17,14 +17,20 @@ from aftersale.services.runtime import Runtime
 from aftersale.services.users import create_user, get_user
 
 PASSWORD = "demo-pass-2026"
-PEOPLE = [("admin@demo.test", "Dana Admin", "admin", "US"),
-          ("buyer@demo.test", "Alex Buyer", "buyer", "DE"),
-          ("buyer2@demo.test", "Sam Shopper", "buyer", "ES"),
-          ("seller@demo.test", "Lumen Lighting Store", "seller", "CN")]
-ITEMS = [[{"sku": "LAMP-01", "title": "Desk lamp", "quantity": 1, "unit_price": "24.90"},
-          {"sku": "BULB-E27", "title": "LED bulb E27", "quantity": 4, "unit_price": "3.25"}],
-         [{"sku": "STRIP-5M", "title": "LED strip 5 m", "quantity": 2, "unit_price": "12.00"}],
-         [{"sku": "SHADE-L", "title": "Linen lamp shade", "quantity": 1, "unit_price": "18.50"}]]
+PEOPLE = [
+    ("admin@demo.test", "Dana Admin", "admin", "US"),
+    ("buyer@demo.test", "Alex Buyer", "buyer", "DE"),
+    ("buyer2@demo.test", "Sam Shopper", "buyer", "ES"),
+    ("seller@demo.test", "Lumen Lighting Store", "seller", "CN"),
+]
+ITEMS = [
+    [
+        {"sku": "LAMP-01", "title": "Desk lamp", "quantity": 1, "unit_price": "24.90"},
+        {"sku": "BULB-E27", "title": "LED bulb E27", "quantity": 4, "unit_price": "3.25"},
+    ],
+    [{"sku": "STRIP-5M", "title": "LED strip 5 m", "quantity": 2, "unit_price": "12.00"}],
+    [{"sku": "SHADE-L", "title": "Linen lamp shade", "quantity": 1, "unit_price": "18.50"}],
+]
 
 
 def demo_token(email: str) -> str:
@@ -60,13 +66,20 @@ def load_demo(rt: Runtime, *, console: Console | None = None) -> Iterator[str]:
 def _create(rt: Runtime) -> None:
     ids = {}
     for email, name, role, country in PEOPLE:
-        user = create_user(rt, None, email=email, name=name, role=role, password=PASSWORD,
-                           country=country, token=demo_token(email))
+        user = create_user(
+            rt,
+            None,
+            email=email,
+            name=name,
+            role=role,
+            password=PASSWORD,
+            country=country,
+            token=demo_token(email),
+        )
         ids[email] = user["id"]
     admin = Actor(ids["admin@demo.test"], Role.ADMIN)
     seller = Actor(ids["seller@demo.test"], Role.SELLER)
-    buyers = [Actor(ids["buyer@demo.test"], Role.BUYER), Actor(ids["buyer2@demo.test"],
-                                                                 Role.BUYER)]
+    buyers = [Actor(ids["buyer@demo.test"], Role.BUYER), Actor(ids["buyer2@demo.test"], Role.BUYER)]
     now = rt.clock.now()
     clock = ManualClock(now - timedelta(days=40))
     past = dataclasses.replace(rt, clock=clock)
@@ -74,9 +87,15 @@ def _create(rt: Runtime) -> None:
     for n, story in enumerate(track(stories, description="Creating demo orders")):
         buyer = buyers[n % 2 if n < len(stories) - 2 else 1]
         clock.moment = now - timedelta(days=story[0], hours=n)
-        order = orders.place_order(past, admin, buyer_id=buyer.user_id,
-                                   seller_id=seller.user_id, currency="USD",
-                                   items=ITEMS[n % len(ITEMS)], shipping_fee="4.99")
+        order = orders.place_order(
+            past,
+            admin,
+            buyer_id=buyer.user_id,
+            seller_id=seller.user_id,
+            currency="USD",
+            items=ITEMS[n % len(ITEMS)],
+            shipping_fee="4.99",
+        )
         for gap_hours, step in story[1]:
             clock.moment += timedelta(hours=gap_hours)
             step(past, buyer, order)
@@ -91,8 +110,9 @@ Step = Callable[[Runtime, Actor, dict[str, Any]], Any]
 
 def _stories(admin: Actor, seller: Actor) -> list[tuple[float, list[tuple[float, Step]]]]:
     def pay(rt: Runtime, _b: Actor, o: dict[str, Any]) -> Any:
-        return orders.record_payment(rt, admin, o["id"], amount=o["total"]["amount"],
-                                     method="card", reference="demo_pay")
+        return orders.record_payment(
+            rt, admin, o["id"], amount=o["total"]["amount"], method="card", reference="demo_pay"
+        )
 
     def ship(rt: Runtime, _b: Actor, o: dict[str, Any]) -> Any:
         return orders.ship(rt, seller, o["id"], carrier="Cainiao", tracking_number="LP0042")
@@ -117,18 +137,37 @@ def _stories(admin: Actor, seller: Actor) -> list[tuple[float, list[tuple[float,
 
     def return_items(rt: Runtime, b: Actor, o: dict[str, Any]) -> Any:
         line = o["items"][0]
-        return returns.open_return(rt, b, o["id"], reason="not_as_described",
-                                   items=[{"sku": line["sku"], "quantity": 1}],
-                                   condition="opened_unused",
-                                   description="The colour is not the one pictured.")
+        return returns.open_return(
+            rt,
+            b,
+            o["id"],
+            reason="not_as_described",
+            items=[{"sku": line["sku"], "quantity": 1}],
+            condition="opened_unused",
+            description="The colour is not the one pictured.",
+        )
 
     def dispute(rt: Runtime, b: Actor, o: dict[str, Any]) -> Any:
-        return disputes.open_dispute(rt, b, o["id"], reason="damaged", refund_type="partial",
-                                     amount="10.00", description="The shade arrived dented.")
+        return disputes.open_dispute(
+            rt,
+            b,
+            o["id"],
+            reason="damaged",
+            refund_type="partial",
+            amount="10.00",
+            description="The shade arrived dented.",
+        )
 
     def not_received(rt: Runtime, b: Actor, o: dict[str, Any]) -> Any:
-        return disputes.open_dispute(rt, b, o["id"], reason="not_received", refund_type="full",
-                                     amount=None, description="Tracking has not moved in 6 weeks.")
+        return disputes.open_dispute(
+            rt,
+            b,
+            o["id"],
+            reason="not_received",
+            refund_type="full",
+            amount=None,
+            description="Tracking has not moved in 6 weeks.",
+        )
 
     def escalated(rt: Runtime, b: Actor, o: dict[str, Any]) -> Any:
         d = dispute(rt, b, o)

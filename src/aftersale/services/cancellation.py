@@ -9,8 +9,9 @@ from aftersale.services.common import change_order
 from aftersale.services.runtime import Runtime
 
 
-def cancel(rt: Runtime, actor: Actor, order_id: str, *, reason: object,
-           comment: object = None) -> tuple[bool, dict[str, Any]]:
+def cancel(
+    rt: Runtime, actor: Actor, order_id: str, *, reason: object, comment: object = None
+) -> tuple[bool, dict[str, Any]]:
     """The buyer's Cancel Order: (True, order) if cancelled at once, (False, order) if requested."""
     outcome: dict[str, bool] = {}
 
@@ -24,19 +25,26 @@ def cancel(rt: Runtime, actor: Actor, order_id: str, *, reason: object,
 
 def accept_cancellation(rt: Runtime, actor: Actor, order_id: str) -> dict[str, Any]:
     """The seller accepts the buyer's request."""
-    return change_order(rt, actor, "accept_cancellation", order_id,
-                        lambda o, c: o.accept_cancellation(c))
+    return change_order(
+        rt, actor, "accept_cancellation", order_id, lambda o, c: o.accept_cancellation(c)
+    )
 
 
-def reject_cancellation(rt: Runtime, actor: Actor, order_id: str, *,
-                        reason: object) -> dict[str, Any]:
+def reject_cancellation(
+    rt: Runtime, actor: Actor, order_id: str, *, reason: object
+) -> dict[str, Any]:
     """The seller rejects the buyer's request."""
-    return change_order(rt, actor, "reject_cancellation", order_id,
-                        lambda o, c: o.reject_cancellation(reason=reason, ctx=c))
+    return change_order(
+        rt,
+        actor,
+        "reject_cancellation",
+        order_id,
+        lambda o, c: o.reject_cancellation(reason=reason, ctx=c),
+    )
 
 
 def seller_cancel(rt: Runtime, actor: Actor, order_id: str, *, reason: object) -> dict[str, Any]:
     """The seller cancels an unshipped order."""
-    return change_order(rt, actor, "seller_cancel", order_id,
-                        lambda o, c: o.seller_cancel(reason=reason, ctx=c))
-
+    return change_order(
+        rt, actor, "seller_cancel", order_id, lambda o, c: o.seller_cancel(reason=reason, ctx=c)
+    )

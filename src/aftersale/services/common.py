@@ -34,9 +34,14 @@ def owner_of(uow: UnitOfWork, kind: str, object_id: str) -> str:
     return order_id
 
 
-def change_order(rt: Runtime, actor: Actor, action: str, order_id: str | Callable[
-        [UnitOfWork], str], rule: Callable[[Order, Ctx], T],
-        present: Callable[[Order, Ctx, T], dict[str, Any]] | None = None) -> dict[str, Any]:
+def change_order(
+    rt: Runtime,
+    actor: Actor,
+    action: str,
+    order_id: str | Callable[[UnitOfWork], str],
+    rule: Callable[[Order, Ctx], T],
+    present: Callable[[Order, Ctx, T], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """Run one domain rule on one order in one transaction, retrying lost races."""
     require_role(actor, action)
     for attempt in range(ATTEMPTS):

@@ -16,8 +16,13 @@ log = logging.getLogger("aftersale.worker")
 REFUND_DEADLINES = frozenset({"refund_submit", "refund_settle"})
 
 
-def fire_due(rt: Runtime, *, until: datetime | None = None, limit: int = 500,
-             exactly_at: datetime | None = None) -> int:
+def fire_due(
+    rt: Runtime,
+    *,
+    until: datetime | None = None,
+    limit: int = 500,
+    exactly_at: datetime | None = None,
+) -> int:
     """Fire one batch of deadlines due by `until`; returns how many were taken."""
     until = until or rt.clock.now()
     with rt.uow() as uow:
@@ -38,8 +43,11 @@ def fire_due(rt: Runtime, *, until: datetime | None = None, limit: int = 500,
                 log.exception("deadline %s %s failed", d.kind, d.subject_id)
                 # the order's in-memory state may be half-changed: reload it for later items
                 orders.update(uow.orders.get_many([d.order_id], lock=True, history=False))
-                uow.deadlines.postpone(d.seq, error=repr(exc), retry_at=d.due_at + timedelta(
-                    seconds=min(60 * 2 ** d.attempts, 3600)))
+                uow.deadlines.postpone(
+                    d.seq,
+                    error=repr(exc),
+                    retry_at=d.due_at + timedelta(seconds=min(60 * 2**d.attempts, 3600)),
+                )
         uow.deadlines.mark_fired(fired, rt.clock.now() if rt.test_clock is None else until)
         uow.commit()
         return len(batch)
@@ -63,23 +71,29 @@ def _settle_refund(rt: Runtime, order: Order, d: DueDeadline, ctx: Ctx) -> None:
     if refund.status not in ("pending", "processing"):
         return
     if refund.status == "pending":
-        answer = rt.gateway.refund(key=refund.id, amount=refund.amount,
-                                   currency=refund.currency, method=refund.method,
-                                   payment_reference=order.payment_reference or "",
-                                   at=ctx.now)
+        answer = rt.gateway.refund(
+            key=refund.id,
+            amount=refund.amount,
+            currency=refund.currency,
+            method=refund.method,
+            payment_reference=order.payment_reference or "",
+            at=ctx.now,
+        )
     else:
         answer = rt.gateway.refund_status(reference=refund.gateway_reference or "", at=ctx.now)
     if answer.status == "failed":
         order.refund_failed(refund.id, failure=answer.failure or "declined", ctx=ctx)
     elif answer.status == "succeeded":
         if refund.status == "pending":
-            order.refund_processing(refund.id, reference=answer.reference, check_at=None,
-                                    ctx=ctx)
+            order.refund_processing(refund.id, reference=answer.reference, check_at=None, ctx=ctx)
         order.refund_succeeded(refund.id, ctx)
     elif refund.status == "pending":
-        order.refund_processing(refund.id, reference=answer.reference,
-                                check_at=answer.settles_at or ctx.now + timedelta(days=1),
-                                ctx=ctx)
+        order.refund_processing(
+            refund.id,
+            reference=answer.reference,
+            check_at=answer.settles_at or ctx.now + timedelta(days=1),
+            ctx=ctx,
+        )
     else:  # still processing: look again later, under a new deadline key
         raise RuntimeError(f"refund {refund.id} is still processing at the gateway")
 

@@ -19,18 +19,35 @@ def _present(order: Order, ctx: Ctx, dispute: Dispute) -> dict[str, Any]:
     return dispute_view(dispute, order.currency)
 
 
-def open_dispute(rt: Runtime, actor: Actor, order_id: str, *, reason: object,
-                 refund_type: object, amount: object, description: object) -> dict[str, Any]:
+def open_dispute(
+    rt: Runtime,
+    actor: Actor,
+    order_id: str,
+    *,
+    reason: object,
+    refund_type: object,
+    amount: object,
+    description: object,
+) -> dict[str, Any]:
     """The buyer opens a dispute."""
-    return change_order(rt, actor, "open_dispute", order_id, lambda o, c: o.open_dispute(
-        reason=reason, refund_type=refund_type, amount=amount, description=description,
-        ctx=c), _present)
+    return change_order(
+        rt,
+        actor,
+        "open_dispute",
+        order_id,
+        lambda o, c: o.open_dispute(
+            reason=reason, refund_type=refund_type, amount=amount, description=description, ctx=c
+        ),
+        _present,
+    )
 
 
-def _on_dispute(rt: Runtime, actor: Actor, action: str, dispute_id: str,
-                rule: Callable[[Order, Ctx], Dispute]) -> dict[str, Any]:
-    return change_order(rt, actor, action, lambda uow: owner_of(uow, "dispute", dispute_id),
-                        rule, _present)
+def _on_dispute(
+    rt: Runtime, actor: Actor, action: str, dispute_id: str, rule: Callable[[Order, Ctx], Dispute]
+) -> dict[str, Any]:
+    return change_order(
+        rt, actor, action, lambda uow: owner_of(uow, "dispute", dispute_id), rule, _present
+    )
 
 
 def get_dispute(rt: Runtime, actor: Actor, dispute_id: str) -> dict[str, Any]:
@@ -43,38 +60,55 @@ def get_dispute(rt: Runtime, actor: Actor, dispute_id: str) -> dict[str, Any]:
 
 def accept_dispute(rt: Runtime, actor: Actor, dispute_id: str) -> dict[str, Any]:
     """The seller grants the requested refund."""
-    return _on_dispute(rt, actor, "accept_dispute", dispute_id,
-                       lambda o, c: o.accept_dispute(dispute_id, c))
+    return _on_dispute(
+        rt, actor, "accept_dispute", dispute_id, lambda o, c: o.accept_dispute(dispute_id, c)
+    )
 
 
-def reject_dispute(rt: Runtime, actor: Actor, dispute_id: str, *, reason: object
-                   ) -> dict[str, Any]:
+def reject_dispute(rt: Runtime, actor: Actor, dispute_id: str, *, reason: object) -> dict[str, Any]:
     """The seller refuses the claim."""
-    return _on_dispute(rt, actor, "reject_dispute", dispute_id,
-                       lambda o, c: o.reject_dispute(dispute_id, reason=reason, ctx=c))
+    return _on_dispute(
+        rt,
+        actor,
+        "reject_dispute",
+        dispute_id,
+        lambda o, c: o.reject_dispute(dispute_id, reason=reason, ctx=c),
+    )
 
 
-def propose_refund(rt: Runtime, actor: Actor, dispute_id: str, *, amount: object
-                   ) -> dict[str, Any]:
+def propose_refund(rt: Runtime, actor: Actor, dispute_id: str, *, amount: object) -> dict[str, Any]:
     """The seller offers another amount."""
-    return _on_dispute(rt, actor, "propose_refund", dispute_id,
-                       lambda o, c: o.propose_refund(dispute_id, amount=amount, ctx=c))
+    return _on_dispute(
+        rt,
+        actor,
+        "propose_refund",
+        dispute_id,
+        lambda o, c: o.propose_refund(dispute_id, amount=amount, ctx=c),
+    )
 
 
 def accept_proposal(rt: Runtime, actor: Actor, dispute_id: str) -> dict[str, Any]:
     """The buyer takes the seller's offer."""
-    return _on_dispute(rt, actor, "accept_proposal", dispute_id,
-                       lambda o, c: o.accept_proposal(dispute_id, c))
+    return _on_dispute(
+        rt, actor, "accept_proposal", dispute_id, lambda o, c: o.accept_proposal(dispute_id, c)
+    )
 
 
 def escalate(rt: Runtime, actor: Actor, dispute_id: str) -> dict[str, Any]:
     """The buyer asks the platform to decide."""
-    return _on_dispute(rt, actor, "escalate_dispute", dispute_id,
-                       lambda o, c: o.escalate_dispute(dispute_id, c))
+    return _on_dispute(
+        rt, actor, "escalate_dispute", dispute_id, lambda o, c: o.escalate_dispute(dispute_id, c)
+    )
 
 
-def resolve(rt: Runtime, actor: Actor, dispute_id: str, *, refund_amount: object,
-            note: object) -> dict[str, Any]:
+def resolve(
+    rt: Runtime, actor: Actor, dispute_id: str, *, refund_amount: object, note: object
+) -> dict[str, Any]:
     """Staff decide the dispute."""
-    return _on_dispute(rt, actor, "resolve_dispute", dispute_id, lambda o, c: o.decide_dispute(
-        dispute_id, refund_amount=refund_amount, note=note, ctx=c))
+    return _on_dispute(
+        rt,
+        actor,
+        "resolve_dispute",
+        dispute_id,
+        lambda o, c: o.decide_dispute(dispute_id, refund_amount=refund_amount, note=note, ctx=c),
+    )

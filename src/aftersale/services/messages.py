@@ -19,8 +19,12 @@ AUTHOR = {"buyer": "buyer", "seller": "seller", "admin": "platform"}
 
 def message_view(m: MessageRecord) -> dict[str, Any]:
     """A message."""
-    return {"id": m.id, "author_role": AUTHOR.get(m.author_role, m.author_role),
-            "body": m.body, "at": iso(m.at)}
+    return {
+        "id": m.id,
+        "author_role": AUTHOR.get(m.author_role, m.author_role),
+        "body": m.body,
+        "at": iso(m.at),
+    }
 
 
 def post_message(rt: Runtime, actor: Actor, order_id: str, *, body: object) -> dict[str, Any]:
@@ -29,15 +33,22 @@ def post_message(rt: Runtime, actor: Actor, order_id: str, *, body: object) -> d
     content = text(body, "body", max_len=2000)
     with rt.uow() as uow:
         visible_order(uow, actor, order_id, lock=False)
-        msg = MessageRecord(id=new_id("msg"), order_id=order_id, author_id=actor.user_id,
-                            author_role=str(actor.role), body=content, at=rt.clock.now())
+        msg = MessageRecord(
+            id=new_id("msg"),
+            order_id=order_id,
+            author_id=actor.user_id,
+            author_role=str(actor.role),
+            body=content,
+            at=rt.clock.now(),
+        )
         uow.messages.add(msg)
         uow.commit()
         return message_view(msg)
 
 
-def list_messages(rt: Runtime, actor: Actor, order_id: str, *, cursor: str | None,
-                  limit: int = 50) -> dict[str, Any]:
+def list_messages(
+    rt: Runtime, actor: Actor, order_id: str, *, cursor: str | None, limit: int = 50
+) -> dict[str, Any]:
     """The thread, oldest first, a page at a time."""
     require_role(actor, "read")
     after = 0
@@ -50,5 +61,7 @@ def list_messages(rt: Runtime, actor: Actor, order_id: str, *, cursor: str | Non
     with rt.uow(readonly=True) as uow:
         visible_order(uow, actor, order_id, lock=False)
         items, nxt = uow.messages.page(order_id, after_seq=after, limit=limit)
-        return {"items": [message_view(m) for m in items],
-                "next_cursor": None if nxt is None else str(nxt)}
+        return {
+            "items": [message_view(m) for m in items],
+            "next_cursor": None if nxt is None else str(nxt),
+        }

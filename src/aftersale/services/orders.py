@@ -14,8 +14,16 @@ from aftersale.services.runtime import Runtime
 from aftersale.services.views import order_view
 
 
-def place_order(rt: Runtime, actor: Actor, *, buyer_id: str, seller_id: str, currency: object,
-                items: object, shipping_fee: object = None) -> dict[str, Any]:
+def place_order(
+    rt: Runtime,
+    actor: Actor,
+    *,
+    buyer_id: str,
+    seller_id: str,
+    currency: object,
+    items: object,
+    shipping_fee: object = None,
+) -> dict[str, Any]:
     """Create an order awaiting payment (the storefront's call)."""
     require_role(actor, "create_order")
     with rt.uow() as uow:
@@ -25,20 +33,33 @@ def place_order(rt: Runtime, actor: Actor, *, buyer_id: str, seller_id: str, cur
         if seller is None or seller.role != Role.SELLER:
             raise ValidationFailed("seller_id must name a seller", field="seller_id")
         ctx = rt.ctx(actor)
-        order = create_order(buyer_id=buyer_id, seller_id=seller_id, currency=currency,
-                             items=items, shipping_fee=shipping_fee,
-                             buyer_country=buyer.country, policy=rt.policy, ctx=ctx)
+        order = create_order(
+            buyer_id=buyer_id,
+            seller_id=seller_id,
+            currency=currency,
+            items=items,
+            shipping_fee=shipping_fee,
+            buyer_country=buyer.country,
+            policy=rt.policy,
+            ctx=ctx,
+        )
         uow.orders.add(order)
         view = order_view(order, ctx)
         uow.commit()
         return view
 
 
-def record_payment(rt: Runtime, actor: Actor, order_id: str, *, amount: object, method: object,
-                   reference: object) -> dict[str, Any]:
+def record_payment(
+    rt: Runtime, actor: Actor, order_id: str, *, amount: object, method: object, reference: object
+) -> dict[str, Any]:
     """Record the buyer's payment."""
-    return change_order(rt, actor, "pay", order_id, lambda o, c: o.record_payment(
-        amount=amount, method=method, reference=reference, ctx=c))
+    return change_order(
+        rt,
+        actor,
+        "pay",
+        order_id,
+        lambda o, c: o.record_payment(amount=amount, method=method, reference=reference, ctx=c),
+    )
 
 
 def pack(rt: Runtime, actor: Actor, order_id: str) -> dict[str, Any]:
@@ -46,11 +67,17 @@ def pack(rt: Runtime, actor: Actor, order_id: str) -> dict[str, Any]:
     return change_order(rt, actor, "pack", order_id, lambda o, c: o.pack(c))
 
 
-def ship(rt: Runtime, actor: Actor, order_id: str, *, carrier: object,
-         tracking_number: object) -> dict[str, Any]:
+def ship(
+    rt: Runtime, actor: Actor, order_id: str, *, carrier: object, tracking_number: object
+) -> dict[str, Any]:
     """The seller handed the order to the carrier."""
-    return change_order(rt, actor, "ship", order_id, lambda o, c: o.ship(
-        carrier=carrier, tracking_number=tracking_number, ctx=c))
+    return change_order(
+        rt,
+        actor,
+        "ship",
+        order_id,
+        lambda o, c: o.ship(carrier=carrier, tracking_number=tracking_number, ctx=c),
+    )
 
 
 def deliver(rt: Runtime, actor: Actor, order_id: str) -> dict[str, Any]:
@@ -63,19 +90,22 @@ def confirm_receipt(rt: Runtime, actor: Actor, order_id: str) -> dict[str, Any]:
     return change_order(rt, actor, "confirm_receipt", order_id, lambda o, c: o.deliver(c))
 
 
-def list_orders(rt: Runtime, actor: Actor, *, status: str | None, cursor: str | None,
-                limit: int) -> dict[str, Any]:
+def list_orders(
+    rt: Runtime, actor: Actor, *, status: str | None, cursor: str | None, limit: int
+) -> dict[str, Any]:
     """The caller's orders, newest first, a page at a time."""
     require_role(actor, "read")
     if status is not None and status not in set(OrderStatus):
-        raise ValidationFailed(f"status must be one of: {', '.join(OrderStatus)}",
-                               field="status")
+        raise ValidationFailed(f"status must be one of: {', '.join(OrderStatus)}", field="status")
     if not 1 <= limit <= 200:
         raise ValidationFailed("limit must be from 1 to 200", field="limit")
     with rt.uow(readonly=True) as uow:
         orders, nxt = uow.orders.list_page(
             buyer_id=actor.user_id if actor.role == Role.BUYER else None,
             seller_id=actor.user_id if actor.role == Role.SELLER else None,
-            status=status, cursor=cursor, limit=limit)
+            status=status,
+            cursor=cursor,
+            limit=limit,
+        )
         ctx = rt.ctx(actor)
         return {"items": [order_view(o, ctx) for o in orders], "next_cursor": nxt}

@@ -24,8 +24,16 @@ class GatewayRefund:
 class PaymentGateway(Protocol):
     """Sends refunds to the original payment method; idempotent on `key`."""
 
-    def refund(self, *, key: str, amount: Decimal, currency: str, method: str,
-               payment_reference: str, at: datetime) -> GatewayRefund:
+    def refund(
+        self,
+        *,
+        key: str,
+        amount: Decimal,
+        currency: str,
+        method: str,
+        payment_reference: str,
+        at: datetime,
+    ) -> GatewayRefund:
         """Create the refund (or return the one already made with this key)."""
         ...
 
@@ -49,8 +57,9 @@ class OrderRepository(Protocol):
         """Load (and, when writing, lock) an order."""
         ...
 
-    def get_many(self, order_ids: list[str], *, lock: bool = True,
-                 history: bool = False) -> dict[str, Order]:
+    def get_many(
+        self, order_ids: list[str], *, lock: bool = True, history: bool = False
+    ) -> dict[str, Order]:
         """Load several orders."""
         ...
 
@@ -66,8 +75,15 @@ class OrderRepository(Protocol):
         """The order owning a return, dispute or refund."""
         ...
 
-    def list_page(self, *, buyer_id: str | None, seller_id: str | None, status: str | None,
-                  cursor: str | None, limit: int) -> tuple[list[Order], str | None]:
+    def list_page(
+        self,
+        *,
+        buyer_id: str | None,
+        seller_id: str | None,
+        status: str | None,
+        cursor: str | None,
+        limit: int,
+    ) -> tuple[list[Order], str | None]:
         """A page of orders, newest first."""
         ...
 
@@ -110,4 +126,3 @@ class TestClockPort(Clock, Protocol):
     def advance(self, seconds: float) -> datetime:
         """Move forward."""
         ...
-

@@ -21,6 +21,10 @@ def get_refund(rt: Runtime, actor: Actor, refund_id: str) -> dict[str, Any]:
 
 def retry_refund(rt: Runtime, actor: Actor, refund_id: str) -> dict[str, Any]:
     """Staff issue a failed refund again."""
-    return change_order(rt, actor, "retry_refund",
-                        lambda uow: owner_of(uow, "refund", refund_id),
-                        lambda o, c: o.retry_refund(refund_id, c))
+    return change_order(
+        rt,
+        actor,
+        "retry_refund",
+        lambda uow: owner_of(uow, "refund", refund_id),
+        lambda o, c: o.retry_refund(refund_id, c),
+    )

@@ -19,18 +19,35 @@ def _present(order: Order, ctx: Ctx, ret: Return) -> dict[str, Any]:
     return return_view(ret, order.currency)
 
 
-def open_return(rt: Runtime, actor: Actor, order_id: str, *, reason: object, items: object,
-                condition: object, description: object = None) -> dict[str, Any]:
+def open_return(
+    rt: Runtime,
+    actor: Actor,
+    order_id: str,
+    *,
+    reason: object,
+    items: object,
+    condition: object,
+    description: object = None,
+) -> dict[str, Any]:
     """The buyer asks to return items."""
-    return change_order(rt, actor, "open_return", order_id, lambda o, c: o.open_return(
-        reason=reason, items=items, condition=condition, description=description, ctx=c),
-        _present)
+    return change_order(
+        rt,
+        actor,
+        "open_return",
+        order_id,
+        lambda o, c: o.open_return(
+            reason=reason, items=items, condition=condition, description=description, ctx=c
+        ),
+        _present,
+    )
 
 
-def _on_return(rt: Runtime, actor: Actor, action: str, return_id: str,
-               rule: Callable[[Order, Ctx], Return]) -> dict[str, Any]:
-    return change_order(rt, actor, action, lambda uow: owner_of(uow, "return", return_id),
-                        rule, _present)
+def _on_return(
+    rt: Runtime, actor: Actor, action: str, return_id: str, rule: Callable[[Order, Ctx], Return]
+) -> dict[str, Any]:
+    return change_order(
+        rt, actor, action, lambda uow: owner_of(uow, "return", return_id), rule, _present
+    )
 
 
 def get_return(rt: Runtime, actor: Actor, return_id: str) -> dict[str, Any]:
@@ -43,26 +60,45 @@ def get_return(rt: Runtime, actor: Actor, return_id: str) -> dict[str, Any]:
 
 def approve_return(rt: Runtime, actor: Actor, return_id: str) -> dict[str, Any]:
     """The seller approves a return request."""
-    return _on_return(rt, actor, "approve_return", return_id,
-                      lambda o, c: o.approve_return(return_id, c))
+    return _on_return(
+        rt, actor, "approve_return", return_id, lambda o, c: o.approve_return(return_id, c)
+    )
 
 
-def reject_return(rt: Runtime, actor: Actor, return_id: str, *, reason: object
-                  ) -> dict[str, Any]:
+def reject_return(rt: Runtime, actor: Actor, return_id: str, *, reason: object) -> dict[str, Any]:
     """The seller rejects a return request."""
-    return _on_return(rt, actor, "reject_return", return_id,
-                      lambda o, c: o.reject_return(return_id, reason=reason, ctx=c))
+    return _on_return(
+        rt,
+        actor,
+        "reject_return",
+        return_id,
+        lambda o, c: o.reject_return(return_id, reason=reason, ctx=c),
+    )
 
 
-def ship_return(rt: Runtime, actor: Actor, return_id: str, *, carrier: object,
-                tracking_number: object) -> dict[str, Any]:
+def ship_return(
+    rt: Runtime, actor: Actor, return_id: str, *, carrier: object, tracking_number: object
+) -> dict[str, Any]:
     """The buyer ships the items back."""
-    return _on_return(rt, actor, "ship_return", return_id, lambda o, c: o.ship_return(
-        return_id, carrier=carrier, tracking_number=tracking_number, ctx=c))
+    return _on_return(
+        rt,
+        actor,
+        "ship_return",
+        return_id,
+        lambda o, c: o.ship_return(
+            return_id, carrier=carrier, tracking_number=tracking_number, ctx=c
+        ),
+    )
 
 
-def receive_return(rt: Runtime, actor: Actor, return_id: str, *, condition_ok: object,
-                   notes: object = None) -> dict[str, Any]:
+def receive_return(
+    rt: Runtime, actor: Actor, return_id: str, *, condition_ok: object, notes: object = None
+) -> dict[str, Any]:
     """The seller or staff inspect the returned items."""
-    return _on_return(rt, actor, "receive_return", return_id, lambda o, c: o.receive_return(
-        return_id, condition_ok=condition_ok, notes=notes, ctx=c))
+    return _on_return(
+        rt,
+        actor,
+        "receive_return",
+        return_id,
+        lambda o, c: o.receive_return(return_id, condition_ok=condition_ok, notes=notes, ctx=c),
+    )

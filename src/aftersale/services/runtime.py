@@ -22,7 +22,8 @@ class Runtime:
     policy: Policy
     test_clock: TestClockPort | None = None
     retryable: tuple[type[BaseException], ...] = field(
-        default_factory=lambda: (ConcurrentModification,))
+        default_factory=lambda: (ConcurrentModification,)
+    )
 
     def ctx(self, actor: Actor) -> Ctx:
         """A context for an action taken now."""

@@ -30,16 +30,30 @@ def hash_token(token: str) -> str:
 
 def user_view(user: UserRecord, token: str | None = None) -> dict[str, Any]:
     """A user (with the token only when it is first issued)."""
-    view: dict[str, Any] = {"id": user.id, "email": user.email, "name": user.name,
-                            "role": user.role, "country": user.country}
+    view: dict[str, Any] = {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "role": user.role,
+        "country": user.country,
+    }
     if token is not None:
         view["token"] = token
     return view
 
 
-def create_user(rt: Runtime, actor: Actor | None, *, email: object, name: object, role: object,
-                password: object = None, country: object = None, token: str | None = None,
-                user_id: str | None = None) -> dict[str, Any]:
+def create_user(
+    rt: Runtime,
+    actor: Actor | None,
+    *,
+    email: object,
+    name: object,
+    role: object,
+    password: object = None,
+    country: object = None,
+    token: str | None = None,
+    user_id: str | None = None,
+) -> dict[str, Any]:
     """Create a user and issue its API token (actor None: the system itself, e.g. the CLI)."""
     if actor is not None:
         require_role(actor, "create_user")
@@ -56,9 +70,17 @@ def create_user(rt: Runtime, actor: Actor | None, *, email: object, name: object
     if password is not None:
         pw_hash = _hasher.hash(text(password, "password", max_len=200, min_len=8))
     token = token or secrets.token_urlsafe(32)
-    user = UserRecord(id=user_id or new_id("usr"), email=mail, name=display, role=str(role),
-                      password_hash=pw_hash, token_hash=hash_token(token), country=land,
-                      locale="en", created_at=rt.clock.now())
+    user = UserRecord(
+        id=user_id or new_id("usr"),
+        email=mail,
+        name=display,
+        role=str(role),
+        password_hash=pw_hash,
+        token_hash=hash_token(token),
+        country=land,
+        locale="en",
+        created_at=rt.clock.now(),
+    )
     with rt.uow() as uow:
         if uow.users.by_email(mail) is not None:
             raise DomainError("a user with this email exists", code="email_taken")
@@ -84,8 +106,9 @@ def ensure_admin_token(rt: Runtime, token: str) -> None:
             uow.users.set_token_hash(existing.id, hash_token(token))
             uow.commit()
             return
-    create_user(rt, None, email="admin@aftersale.local", name="Platform admin", role="admin",
-                token=token)
+    create_user(
+        rt, None, email="admin@aftersale.local", name="Platform admin", role="admin", token=token
+    )
 
 
 def login(rt: Runtime, *, email: str, password: str) -> UserRecord | None:

@@ -27,19 +27,33 @@ def cancellation_view(c: CancellationRequest | None) -> dict[str, Any] | None:
     """A cancellation request."""
     if c is None:
         return None
-    return {"id": c.id, "status": str(c.status), "reason": c.reason, "comment": c.comment,
-            "requested_at": iso(c.requested_at), "respond_by": iso(c.respond_by),
-            "responded_at": iso(c.responded_at), "reject_reason": c.reject_reason}
+    return {
+        "id": c.id,
+        "status": str(c.status),
+        "reason": c.reason,
+        "comment": c.comment,
+        "requested_at": iso(c.requested_at),
+        "respond_by": iso(c.respond_by),
+        "responded_at": iso(c.responded_at),
+        "reject_reason": c.reject_reason,
+    }
 
 
 def refund_view(r: Refund, *, overdue_at: datetime | None = None) -> dict[str, Any]:
     """A refund; `overdue` when it has not succeeded by its expected-by date."""
     view: dict[str, Any] = {
-        "id": r.id, "order_id": r.order_id, "amount": money(r.amount, r.currency),
-            "method": r.method, "status": str(r.status), "reason": r.reason,
-            "created_at": iso(r.created_at), "expected_by": iso(r.expected_by),
-            "succeeded_at": iso(r.succeeded_at), "failed_at": iso(r.failed_at),
-            "failure_reason": r.failure_reason}
+        "id": r.id,
+        "order_id": r.order_id,
+        "amount": money(r.amount, r.currency),
+        "method": r.method,
+        "status": str(r.status),
+        "reason": r.reason,
+        "created_at": iso(r.created_at),
+        "expected_by": iso(r.expected_by),
+        "succeeded_at": iso(r.succeeded_at),
+        "failed_at": iso(r.failed_at),
+        "failure_reason": r.failure_reason,
+    }
     if overdue_at is not None:
         view["overdue"] = r.status in ("pending", "processing") and overdue_at > r.expected_by
     return view
@@ -47,59 +61,102 @@ def refund_view(r: Refund, *, overdue_at: datetime | None = None) -> dict[str, A
 
 def return_view(r: Return, currency: str) -> dict[str, Any]:
     """A return."""
-    return {"id": r.id, "order_id": r.order_id, "status": str(r.status), "reason": r.reason,
-            "condition": r.condition, "description": r.description, "items": r.items,
-            "amount": money(r.amount, currency), "requested_at": iso(r.requested_at),
-            "respond_by": iso(r.respond_by), "approved_at": iso(r.approved_at),
-            "ship_by": iso(r.ship_by), "rejected_at": iso(r.rejected_at),
-            "reject_reason": r.reject_reason, "carrier": r.carrier,
-            "tracking_number": r.tracking_number, "shipped_at": iso(r.shipped_at),
-            "received_at": iso(r.received_at), "inspection_notes": r.inspection_notes,
-            "refund_id": r.refund_id, "closed_at": iso(r.closed_at)}
+    return {
+        "id": r.id,
+        "order_id": r.order_id,
+        "status": str(r.status),
+        "reason": r.reason,
+        "condition": r.condition,
+        "description": r.description,
+        "items": r.items,
+        "amount": money(r.amount, currency),
+        "requested_at": iso(r.requested_at),
+        "respond_by": iso(r.respond_by),
+        "approved_at": iso(r.approved_at),
+        "ship_by": iso(r.ship_by),
+        "rejected_at": iso(r.rejected_at),
+        "reject_reason": r.reject_reason,
+        "carrier": r.carrier,
+        "tracking_number": r.tracking_number,
+        "shipped_at": iso(r.shipped_at),
+        "received_at": iso(r.received_at),
+        "inspection_notes": r.inspection_notes,
+        "refund_id": r.refund_id,
+        "closed_at": iso(r.closed_at),
+    }
 
 
 def dispute_view(d: Dispute, currency: str) -> dict[str, Any]:
     """A dispute."""
-    return {"id": d.id, "order_id": d.order_id, "status": str(d.status), "reason": d.reason,
-            "refund_type": d.refund_type, "requested_amount": money(d.requested_amount, currency),
-            "description": d.description, "opened_at": iso(d.opened_at),
-            "respond_by": iso(d.respond_by), "seller_response": d.seller_response,
-            "seller_reject_reason": d.seller_reject_reason,
-            "proposed_amount": money(d.proposed_amount, currency),
-            "seller_responded_at": iso(d.seller_responded_at),
-            "buyer_respond_by": iso(d.buyer_respond_by), "escalated_at": iso(d.escalated_at),
-            "resolved_at": iso(d.resolved_at), "resolved_by": d.resolved_by,
-            "resolution_amount": money(d.resolution_amount, currency),
-            "resolution_note": d.resolution_note, "closed_at": iso(d.closed_at),
-            "refund_id": d.refund_id}
+    return {
+        "id": d.id,
+        "order_id": d.order_id,
+        "status": str(d.status),
+        "reason": d.reason,
+        "refund_type": d.refund_type,
+        "requested_amount": money(d.requested_amount, currency),
+        "description": d.description,
+        "opened_at": iso(d.opened_at),
+        "respond_by": iso(d.respond_by),
+        "seller_response": d.seller_response,
+        "seller_reject_reason": d.seller_reject_reason,
+        "proposed_amount": money(d.proposed_amount, currency),
+        "seller_responded_at": iso(d.seller_responded_at),
+        "buyer_respond_by": iso(d.buyer_respond_by),
+        "escalated_at": iso(d.escalated_at),
+        "resolved_at": iso(d.resolved_at),
+        "resolved_by": d.resolved_by,
+        "resolution_amount": money(d.resolution_amount, currency),
+        "resolution_note": d.resolution_note,
+        "closed_at": iso(d.closed_at),
+        "refund_id": d.refund_id,
+    }
 
 
 def order_view(order: Order, ctx: Ctx) -> dict[str, Any]:
     """The whole order as the caller sees it (GET /orders/{id})."""
     cur = order.currency
     return {
-        "id": order.id, "status": str(order.status), "buyer_id": order.buyer_id,
-        "seller_id": order.seller_id, "currency": cur,
-        "items": [{"sku": i.sku, "title": i.title, "quantity": i.quantity,
-                   "unit_price": money(i.unit_price, cur)} for i in order.items],
-        "shipping_fee": money(order.shipping_fee, cur), "total": money(order.total, cur),
+        "id": order.id,
+        "status": str(order.status),
+        "buyer_id": order.buyer_id,
+        "seller_id": order.seller_id,
+        "currency": cur,
+        "items": [
+            {
+                "sku": i.sku,
+                "title": i.title,
+                "quantity": i.quantity,
+                "unit_price": money(i.unit_price, cur),
+            }
+            for i in order.items
+        ],
+        "shipping_fee": money(order.shipping_fee, cur),
+        "total": money(order.total, cur),
         "paid_amount": money(order.paid_amount, cur),
         "refunded_amount": money(order.refunded_amount, cur),
         "refundable_amount": money(order.refundable, cur),
         "payment_method": order.payment_method,
-        "created_at": iso(order.created_at), "paid_at": iso(order.paid_at),
-        "packed_at": iso(order.packed_at), "shipped_at": iso(order.shipped_at),
-        "carrier": order.carrier, "tracking_number": order.tracking_number,
-        "delivered_at": iso(order.delivered_at), "completed_at": iso(order.completed_at),
-        "cancelled_at": iso(order.cancelled_at), "cancelled_by": order.cancelled_by,
+        "created_at": iso(order.created_at),
+        "paid_at": iso(order.paid_at),
+        "packed_at": iso(order.packed_at),
+        "shipped_at": iso(order.shipped_at),
+        "carrier": order.carrier,
+        "tracking_number": order.tracking_number,
+        "delivered_at": iso(order.delivered_at),
+        "completed_at": iso(order.completed_at),
+        "cancelled_at": iso(order.cancelled_at),
+        "cancelled_by": order.cancelled_by,
         "cancel_reason": order.cancel_reason,
         "allowed_actions": allowed_actions(order, ctx),
         "cancellation": cancellation_view(order.cancellation),
         "refunds": [refund_view(r, overdue_at=ctx.now) for r in order.refunds],
         "returns": [return_view(r, cur) for r in order.returns],
         "disputes": [dispute_view(d, cur) for d in order.disputes],
-        "timeline": [{"at": iso(e.at), "actor": e.actor, "event": e.event, "detail": e.detail}
-                     for e in order.timeline],
+        "timeline": [
+            {"at": iso(e.at), "actor": e.actor, "event": e.event, "detail": e.detail}
+            for e in order.timeline
+        ],
         "policy": order.policy.as_dict(),
         "version": order.version,
     }

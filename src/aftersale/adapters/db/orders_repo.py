@@ -24,10 +24,23 @@ CHILDREN: tuple[tuple[str, Table, type[Any]], ...] = (
     ("returns", t.returns, Return),
     ("disputes", t.disputes, Dispute),
 )
-SCALARS = [f.name for f in dataclasses.fields(OrderState)
-           if f.name not in {"items", "policy", "cancellations", "refunds", "returns",
-                             "disputes", "timeline", "new_ledger", "new_deadlines",
-                             "new_events"}]
+SCALARS = [
+    f.name
+    for f in dataclasses.fields(OrderState)
+    if f.name
+    not in {
+        "items",
+        "policy",
+        "cancellations",
+        "refunds",
+        "returns",
+        "disputes",
+        "timeline",
+        "new_ledger",
+        "new_deadlines",
+        "new_events",
+    }
+]
 LOCATORS = {"return": t.returns, "dispute": t.disputes, "refund": t.refunds}
 
 
@@ -54,13 +67,17 @@ class SqlOrderRepository:
             return None
         return self._build([row], history=history)[0]
 
-    def get_many(self, order_ids: list[str], *, lock: bool = True,
-                 history: bool = False) -> dict[str, Order]:
+    def get_many(
+        self, order_ids: list[str], *, lock: bool = True, history: bool = False
+    ) -> dict[str, Order]:
         """Load several orders at once (ids sorted, so lockers never deadlock)."""
         if not order_ids:
             return {}
-        query = select(t.orders).where(t.orders.c.id.in_(sorted(set(order_ids)))).order_by(
-            t.orders.c.id)
+        query = (
+            select(t.orders)
+            .where(t.orders.c.id.in_(sorted(set(order_ids))))
+            .order_by(t.orders.c.id)
+        )
         if lock and self.locking:
             query = query.with_for_update()
         rows = list(self.conn.execute(query).mappings())
@@ -76,15 +93,20 @@ class SqlOrderRepository:
         timelines: dict[str, list[Any]] = {i: [] for i in ids}
         if history:
             cols = [t.timeline.c[n] for n in ("order_id", "at", "actor", "event", "detail")]
-            for tl in self.conn.execute(select(*cols).where(t.timeline.c.order_id.in_(ids))
-                                        .order_by(t.timeline.c.seq)):
+            for tl in self.conn.execute(
+                select(*cols).where(t.timeline.c.order_id.in_(ids)).order_by(t.timeline.c.seq)
+            ):
                 timelines[tl.order_id].append(TimelineEntry(**tl._mapping))
         orders = []
         for row in rows:
             data = {k: row[k] for k in SCALARS}
-            order = Order(items=[_item(i) for i in row["items"]],
-                          policy=Policy.from_dict(row["policy"]), timeline=timelines[row["id"]],
-                          **data, **kids[row["id"]])
+            order = Order(
+                items=[_item(i) for i in row["items"]],
+                policy=Policy.from_dict(row["policy"]),
+                timeline=timelines[row["id"]],
+                **data,
+                **kids[row["id"]],
+            )
             for name in ("cancellations", "returns", "disputes"):
                 getattr(order, name).sort(key=_first_time)
             order.refunds.sort(key=lambda r: r.created_at)
@@ -94,14 +116,19 @@ class SqlOrderRepository:
 
     def _remember(self, order: Order) -> None:
         self._seen[order.id] = {
-            "version": order.version, "timeline": len(order.timeline),
-            **{name: {c.id: row_of(c) for c in getattr(order, name)} for name, _, _ in CHILDREN}}
+            "version": order.version,
+            "timeline": len(order.timeline),
+            **{name: {c.id: row_of(c) for c in getattr(order, name)} for name, _, _ in CHILDREN},
+        }
 
     def add(self, order: Order) -> None:
         """Insert a new order with everything it owns."""
         self.conn.execute(insert(t.orders).values(**self._order_row(order)))
-        self._seen[order.id] = {"version": order.version, "timeline": 0,
-                                **{name: {} for name, _, _ in CHILDREN}}
+        self._seen[order.id] = {
+            "version": order.version,
+            "timeline": 0,
+            **{name: {} for name, _, _ in CHILDREN},
+        }
         self._write_children(order)
 
     def save(self, order: Order) -> None:
@@ -109,8 +136,11 @@ class SqlOrderRepository:
         seen = self._seen[order.id]
         values = self._order_row(order)
         values["version"] = seen["version"] + 1
-        result = self.conn.execute(update(t.orders).where(
-            t.orders.c.id == order.id, t.orders.c.version == seen["version"]).values(**values))
+        result = self.conn.execute(
+            update(t.orders)
+            .where(t.orders.c.id == order.id, t.orders.c.version == seen["version"])
+            .values(**values)
+        )
         if result.rowcount != 1:
             raise ConcurrentModification(f"order {order.id} was changed by another request")
         order.version = seen["version"] = values["version"]
@@ -118,8 +148,15 @@ class SqlOrderRepository:
 
     def _order_row(self, order: Order) -> dict[str, Any]:
         row = {k: getattr(order, k) for k in SCALARS}
-        row["items"] = [{"sku": i.sku, "title": i.title, "quantity": i.quantity,
-                         "unit_price": str(i.unit_price)} for i in order.items]
+        row["items"] = [
+            {
+                "sku": i.sku,
+                "title": i.title,
+                "quantity": i.quantity,
+                "unit_price": str(i.unit_price),
+            }
+            for i in order.items
+        ]
         row["policy"] = order.policy.as_dict()
         return row
 
@@ -134,12 +171,15 @@ class SqlOrderRepository:
                 elif before[child.id] != row:
                     self.conn.execute(update(table).where(table.c.id == child.id).values(**row))
                 before[child.id] = row
-        new_tl = order.timeline[seen["timeline"]:]
+        new_tl = order.timeline[seen["timeline"] :]
         if new_tl:
             self.conn.execute(insert(t.timeline), [row_of(e) for e in new_tl])
             seen["timeline"] = len(order.timeline)
-        for table, items in ((t.ledger, order.new_ledger), (t.deadlines, order.new_deadlines),
-                             (t.outbox, order.new_events)):
+        for table, items in (
+            (t.ledger, order.new_ledger),
+            (t.deadlines, order.new_deadlines),
+            (t.outbox, order.new_events),
+        ):
             if items:
                 self.conn.execute(insert(table), [row_of(x) for x in items])
                 items.clear()
@@ -148,10 +188,18 @@ class SqlOrderRepository:
         """The order that owns a return, dispute or refund."""
         table = LOCATORS[kind]
         return self.conn.execute(
-            select(table.c.order_id).where(table.c.id == object_id)).scalar_one_or_none()
+            select(table.c.order_id).where(table.c.id == object_id)
+        ).scalar_one_or_none()
 
-    def list_page(self, *, buyer_id: str | None, seller_id: str | None, status: str | None,
-                  cursor: str | None, limit: int) -> tuple[list[Order], str | None]:
+    def list_page(
+        self,
+        *,
+        buyer_id: str | None,
+        seller_id: str | None,
+        status: str | None,
+        cursor: str | None,
+        limit: int,
+    ) -> tuple[list[Order], str | None]:
         """A page of orders, newest first, from a keyset cursor."""
         o = t.orders.c
         query = select(t.orders)
@@ -164,8 +212,11 @@ class SqlOrderRepository:
         if cursor:
             at, seq = decode_cursor(cursor)
             query = query.where(or_(o.created_at < at, and_(o.created_at == at, o.seq < seq)))
-        rows = list(self.conn.execute(
-            query.order_by(o.created_at.desc(), o.seq.desc()).limit(limit + 1)).mappings())
+        rows = list(
+            self.conn.execute(
+                query.order_by(o.created_at.desc(), o.seq.desc()).limit(limit + 1)
+            ).mappings()
+        )
         more = len(rows) > limit
         rows = rows[:limit]
         orders = self._build(rows, history=True)
@@ -182,8 +233,12 @@ def _first_time(obj: Any) -> datetime:
 
 
 def _item(raw: dict[str, Any]) -> OrderItem:
-    return OrderItem(sku=raw["sku"], title=raw["title"], quantity=int(raw["quantity"]),
-                     unit_price=Decimal(raw["unit_price"]))
+    return OrderItem(
+        sku=raw["sku"],
+        title=raw["title"],
+        quantity=int(raw["quantity"]),
+        unit_price=Decimal(raw["unit_price"]),
+    )
 
 
 def encode_cursor(at: datetime, seq: int) -> str:
@@ -200,4 +255,3 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         return datetime.fromisoformat(at), int(seq)
     except (ValueError, TypeError) as exc:
         raise ValidationFailed("cursor is not valid", field="cursor") from exc
-

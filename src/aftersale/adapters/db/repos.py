@@ -40,13 +40,15 @@ class SqlUserRepository:
 
     def set_token_hash(self, user_id: str, token_hash: str) -> None:
         """Replace a user's API token."""
-        self.conn.execute(update(t.users).where(t.users.c.id == user_id)
-                          .values(token_hash=token_hash))
+        self.conn.execute(
+            update(t.users).where(t.users.c.id == user_id).values(token_hash=token_hash)
+        )
 
     def set_password_hash(self, user_id: str, password_hash: str) -> None:
         """Replace a user's password."""
-        self.conn.execute(update(t.users).where(t.users.c.id == user_id)
-                          .values(password_hash=password_hash))
+        self.conn.execute(
+            update(t.users).where(t.users.c.id == user_id).values(password_hash=password_hash)
+        )
 
     def count(self) -> int:
         """How many users there are."""
@@ -61,17 +63,30 @@ class SqlMessageRepository:
 
     def add(self, msg: MessageRecord) -> None:
         """Store a message."""
-        self.conn.execute(insert(t.messages).values(
-            id=msg.id, order_id=msg.order_id, author_id=msg.author_id,
-            author_role=msg.author_role, body=msg.body, at=msg.at))
+        self.conn.execute(
+            insert(t.messages).values(
+                id=msg.id,
+                order_id=msg.order_id,
+                author_id=msg.author_id,
+                author_role=msg.author_role,
+                body=msg.body,
+                at=msg.at,
+            )
+        )
 
-    def page(self, order_id: str, *, after_seq: int, limit: int
-             ) -> tuple[list[MessageRecord], int | None]:
+    def page(
+        self, order_id: str, *, after_seq: int, limit: int
+    ) -> tuple[list[MessageRecord], int | None]:
         """Messages after a sequence number; returns the next cursor's sequence if any."""
         m = t.messages.c
-        rows = list(self.conn.execute(
-            select(t.messages).where(m.order_id == order_id, m.seq > after_seq)
-            .order_by(m.seq).limit(limit + 1)).mappings())
+        rows = list(
+            self.conn.execute(
+                select(t.messages)
+                .where(m.order_id == order_id, m.seq > after_seq)
+                .order_by(m.seq)
+                .limit(limit + 1)
+            ).mappings()
+        )
         more = len(rows) > limit
         rows = rows[:limit]
         items = [MessageRecord(**{k: r[k] for k in MessageRecord.__slots__}) for r in rows]
@@ -89,18 +104,24 @@ class SqlDeadlineRepository:
         """The earliest unfired due time at or before `until`."""
         d = t.deadlines.c
         value: datetime | None = self.conn.execute(
-            select(d.due_at).where(d.fired_at.is_(None), d.due_at <= until)
-            .order_by(d.due_at).limit(1)).scalar_one_or_none()
+            select(d.due_at)
+            .where(d.fired_at.is_(None), d.due_at <= until)
+            .order_by(d.due_at)
+            .limit(1)
+        ).scalar_one_or_none()
         return value
 
-    def claim(self, *, until: datetime, limit: int, exactly_at: datetime | None = None
-              ) -> list[DueDeadline]:
+    def claim(
+        self, *, until: datetime, limit: int, exactly_at: datetime | None = None
+    ) -> list[DueDeadline]:
         """Lock up to `limit` unfired deadlines due by `until` (or due exactly at a moment)."""
         d = t.deadlines.c
         query = select(d.seq, d.kind, d.order_id, d.subject_id, d.due_at, d.attempts).where(
-            d.fired_at.is_(None))
-        query = query.where(d.due_at == exactly_at) if exactly_at else query.where(
-            d.due_at <= until)
+            d.fired_at.is_(None)
+        )
+        query = (
+            query.where(d.due_at == exactly_at) if exactly_at else query.where(d.due_at <= until)
+        )
         query = query.order_by(d.due_at, d.seq).limit(limit)
         if self.skip_locked:
             query = query.with_for_update(skip_locked=True)
@@ -109,18 +130,29 @@ class SqlDeadlineRepository:
     def mark_fired(self, seqs: list[int], at: datetime) -> None:
         """Record that these deadlines fired (only unfired rows are touched)."""
         if seqs:
-            self.conn.execute(update(t.deadlines).where(
-                t.deadlines.c.seq.in_(seqs), t.deadlines.c.fired_at.is_(None)).values(fired_at=at))
+            self.conn.execute(
+                update(t.deadlines)
+                .where(t.deadlines.c.seq.in_(seqs), t.deadlines.c.fired_at.is_(None))
+                .values(fired_at=at)
+            )
 
     def postpone(self, seq: int, *, error: str, retry_at: datetime) -> None:
         """Set a failing deadline aside to be tried again later."""
-        self.conn.execute(update(t.deadlines).where(t.deadlines.c.seq == seq).values(
-            due_at=retry_at, attempts=t.deadlines.c.attempts + 1, last_error=error[:2000]))
+        self.conn.execute(
+            update(t.deadlines)
+            .where(t.deadlines.c.seq == seq)
+            .values(due_at=retry_at, attempts=t.deadlines.c.attempts + 1, last_error=error[:2000])
+        )
 
     def pending_count(self) -> int:
         """How many deadlines have not fired."""
-        return int(self.conn.execute(select(func.count()).select_from(t.deadlines)
-                                     .where(t.deadlines.c.fired_at.is_(None))).scalar_one())
+        return int(
+            self.conn.execute(
+                select(func.count())
+                .select_from(t.deadlines)
+                .where(t.deadlines.c.fired_at.is_(None))
+            ).scalar_one()
+        )
 
 
 class SqlClockStore:
@@ -136,8 +168,12 @@ class SqlClockStore:
 
     def set(self, now: datetime) -> None:
         """Store the time."""
-        if self.conn.execute(update(t.test_clock).where(t.test_clock.c.id == 1)
-                             .values(now=now)).rowcount == 0:
+        if (
+            self.conn.execute(
+                update(t.test_clock).where(t.test_clock.c.id == 1).values(now=now)
+            ).rowcount
+            == 0
+        ):
             self.conn.execute(insert(t.test_clock).values(id=1, now=now))
 
 
@@ -150,31 +186,49 @@ class SqlIdempotencyStore:
     def get(self, user_id: str, key: str) -> dict[str, Any] | None:
         """The record for this caller's key."""
         k = t.idempotency_keys.c
-        row = self.conn.execute(select(t.idempotency_keys).where(
-            k.user_id == user_id, k.key == key)).mappings().first()
+        row = (
+            self.conn.execute(select(t.idempotency_keys).where(k.user_id == user_id, k.key == key))
+            .mappings()
+            .first()
+        )
         return dict(row) if row else None
 
-    def claim(self, *, user_id: str, key: str, fingerprint: str, now: datetime,
-              lock_for: timedelta) -> None:
+    def claim(
+        self, *, user_id: str, key: str, fingerprint: str, now: datetime, lock_for: timedelta
+    ) -> None:
         """Insert an in-progress record (raises IntegrityError if the key exists)."""
-        self.conn.execute(insert(t.idempotency_keys).values(
-            user_id=user_id, key=key, fingerprint=fingerprint, done=False, created_at=now,
-            locked_until=now + lock_for))
+        self.conn.execute(
+            insert(t.idempotency_keys).values(
+                user_id=user_id,
+                key=key,
+                fingerprint=fingerprint,
+                done=False,
+                created_at=now,
+                locked_until=now + lock_for,
+            )
+        )
 
     def take_over(self, *, user_id: str, key: str, now: datetime, lock_for: timedelta) -> bool:
         """Re-claim an abandoned in-progress record whose lock expired."""
         k = t.idempotency_keys.c
-        return bool(self.conn.execute(update(t.idempotency_keys).where(
-            k.user_id == user_id, k.key == key, k.done.is_(False), k.locked_until < now)
-            .values(locked_until=now + lock_for)).rowcount)
+        return bool(
+            self.conn.execute(
+                update(t.idempotency_keys)
+                .where(k.user_id == user_id, k.key == key, k.done.is_(False), k.locked_until < now)
+                .values(locked_until=now + lock_for)
+            ).rowcount
+        )
 
-    def finish(self, *, user_id: str, key: str, status_code: int, body: bytes,
-               content_type: str) -> None:
+    def finish(
+        self, *, user_id: str, key: str, status_code: int, body: bytes, content_type: str
+    ) -> None:
         """Store the answer."""
         k = t.idempotency_keys.c
-        self.conn.execute(update(t.idempotency_keys).where(k.user_id == user_id, k.key == key)
-                          .values(done=True, status_code=status_code, body=body,
-                                  content_type=content_type))
+        self.conn.execute(
+            update(t.idempotency_keys)
+            .where(k.user_id == user_id, k.key == key)
+            .values(done=True, status_code=status_code, body=body, content_type=content_type)
+        )
 
     def release(self, *, user_id: str, key: str) -> None:
         """Forget a key whose request failed with a server error, so it can be retried."""
@@ -183,5 +237,8 @@ class SqlIdempotencyStore:
 
     def purge(self, older_than: datetime) -> int:
         """Delete records older than the retention time."""
-        return int(self.conn.execute(delete(t.idempotency_keys).where(
-            t.idempotency_keys.c.created_at < older_than)).rowcount)
+        return int(
+            self.conn.execute(
+                delete(t.idempotency_keys).where(t.idempotency_keys.c.created_at < older_than)
+            ).rowcount
+        )

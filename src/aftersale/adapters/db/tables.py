@@ -29,10 +29,15 @@ from aftersale.domain.entities import (
     ReturnStatus,
 )
 
-metadata = MetaData(naming_convention={
-    "ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s", "fk": "fk_%(table_name)s_%(column_0_name)s",
-    "pk": "pk_%(table_name)s"})
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
 SeqId = BigInteger().with_variant(Integer, "sqlite")
 Id = String(40)
 
@@ -42,7 +47,8 @@ def _order_fk() -> Column[str]:
 
 
 users = Table(
-    "users", metadata,
+    "users",
+    metadata,
     Column("id", Id, primary_key=True),
     Column("email", String(320), nullable=False, unique=True),
     Column("name", String(200), nullable=False),
@@ -55,7 +61,8 @@ users = Table(
 )
 
 orders = Table(
-    "orders", metadata,
+    "orders",
+    metadata,
     Column("seq", SeqId, primary_key=True, autoincrement=True),
     Column("id", Id, nullable=False, unique=True),
     Column("buyer_id", Id, nullable=False),
@@ -86,9 +93,11 @@ orders = Table(
     Column("cancelled_by", String(16)),
     Column("cancel_reason", String(500)),
     # The refund ceiling, enforced by the database itself and not only by Python code.
-    CheckConstraint("paid_amount >= 0 AND refunded_amount >= 0 AND released_amount >= 0 "
-                    "AND refunded_amount + released_amount <= paid_amount",
-                    name="refund_ceiling"),
+    CheckConstraint(
+        "paid_amount >= 0 AND refunded_amount >= 0 AND released_amount >= 0 "
+        "AND refunded_amount + released_amount <= paid_amount",
+        name="refund_ceiling",
+    ),
     Index("ix_orders_buyer_list", "buyer_id", "created_at", "seq"),
     Index("ix_orders_seller_list", "seller_id", "created_at", "seq"),
     Index("ix_orders_buyer_status", "buyer_id", "status", "created_at", "seq"),
@@ -98,8 +107,10 @@ orders = Table(
 )
 
 cancellations = Table(
-    "cancellations", metadata,
-    Column("id", Id, primary_key=True), _order_fk(),
+    "cancellations",
+    metadata,
+    Column("id", Id, primary_key=True),
+    _order_fk(),
     Column("status", EnumStr(CancellationStatus), nullable=False),
     Column("reason", String(40), nullable=False),
     Column("comment", Text),
@@ -111,8 +122,10 @@ cancellations = Table(
 )
 
 refunds = Table(
-    "refunds", metadata,
-    Column("id", Id, primary_key=True), _order_fk(),
+    "refunds",
+    metadata,
+    Column("id", Id, primary_key=True),
+    _order_fk(),
     Column("amount", Amount, nullable=False),
     Column("currency", String(3), nullable=False),
     Column("method", String(16), nullable=False),
@@ -135,8 +148,10 @@ refunds = Table(
 )
 
 returns = Table(
-    "returns", metadata,
-    Column("id", Id, primary_key=True), _order_fk(),
+    "returns",
+    metadata,
+    Column("id", Id, primary_key=True),
+    _order_fk(),
     Column("status", EnumStr(ReturnStatus), nullable=False),
     Column("reason", String(40), nullable=False),
     Column("condition", String(20), nullable=False),
@@ -157,8 +172,10 @@ returns = Table(
 )
 
 disputes = Table(
-    "disputes", metadata,
-    Column("id", Id, primary_key=True), _order_fk(),
+    "disputes",
+    metadata,
+    Column("id", Id, primary_key=True),
+    _order_fk(),
     Column("status", EnumStr(DisputeStatus), nullable=False),
     Column("reason", String(40), nullable=False),
     Column("refund_type", String(10), nullable=False),
@@ -183,8 +200,10 @@ disputes = Table(
 )
 
 timeline = Table(
-    "timeline", metadata,
-    Column("seq", SeqId, primary_key=True, autoincrement=True), _order_fk(),
+    "timeline",
+    metadata,
+    Column("seq", SeqId, primary_key=True, autoincrement=True),
+    _order_fk(),
     Column("at", UTCDateTime, nullable=False),
     Column("actor", String(16), nullable=False),
     Column("event", String(40), nullable=False),
@@ -193,8 +212,10 @@ timeline = Table(
 )
 
 ledger = Table(
-    "ledger_entries", metadata,
-    Column("seq", SeqId, primary_key=True, autoincrement=True), _order_fk(),
+    "ledger_entries",
+    metadata,
+    Column("seq", SeqId, primary_key=True, autoincrement=True),
+    _order_fk(),
     Column("txn_id", Id, nullable=False),
     Column("account", String(24), nullable=False),
     Column("amount", Amount, nullable=False),
@@ -206,7 +227,8 @@ ledger = Table(
 )
 
 deadlines = Table(
-    "deadlines", metadata,
+    "deadlines",
+    metadata,
     Column("seq", SeqId, primary_key=True, autoincrement=True),
     Column("kind", String(32), nullable=False),
     Column("order_id", Id, nullable=False),
@@ -216,12 +238,17 @@ deadlines = Table(
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("last_error", Text),
     UniqueConstraint("kind", "subject_id", name="uq_deadlines_kind_subject"),
-    Index("ix_deadlines_due", "due_at", postgresql_where=text("fired_at IS NULL"),
-          sqlite_where=text("fired_at IS NULL")),
+    Index(
+        "ix_deadlines_due",
+        "due_at",
+        postgresql_where=text("fired_at IS NULL"),
+        sqlite_where=text("fired_at IS NULL"),
+    ),
 )
 
 outbox = Table(
-    "outbox", metadata,
+    "outbox",
+    metadata,
     Column("seq", SeqId, primary_key=True, autoincrement=True),
     Column("id", Id, nullable=False, unique=True),
     Column("type", String(60), nullable=False),
@@ -229,14 +256,20 @@ outbox = Table(
     Column("at", UTCDateTime, nullable=False),
     Column("data", JSON, nullable=False),
     Column("dispatched_at", UTCDateTime),
-    Index("ix_outbox_pending", "seq", postgresql_where=text("dispatched_at IS NULL"),
-          sqlite_where=text("dispatched_at IS NULL")),
+    Index(
+        "ix_outbox_pending",
+        "seq",
+        postgresql_where=text("dispatched_at IS NULL"),
+        sqlite_where=text("dispatched_at IS NULL"),
+    ),
 )
 
 messages = Table(
-    "messages", metadata,
+    "messages",
+    metadata,
     Column("seq", SeqId, primary_key=True, autoincrement=True),
-    Column("id", Id, nullable=False, unique=True), _order_fk(),
+    Column("id", Id, nullable=False, unique=True),
+    _order_fk(),
     Column("author_id", Id, nullable=False),
     Column("author_role", String(16), nullable=False),
     Column("body", Text, nullable=False),
@@ -245,7 +278,8 @@ messages = Table(
 )
 
 evidence = Table(
-    "evidence", metadata,
+    "evidence",
+    metadata,
     Column("id", Id, primary_key=True),
     Column("dispute_id", Id, ForeignKey("disputes.id"), nullable=False),
     Column("order_id", Id, nullable=False),
@@ -261,7 +295,8 @@ evidence = Table(
 )
 
 idempotency_keys = Table(
-    "idempotency_keys", metadata,
+    "idempotency_keys",
+    metadata,
     Column("user_id", Id, primary_key=True),
     Column("key", String(255), primary_key=True),
     Column("fingerprint", String(64), nullable=False),
@@ -275,13 +310,15 @@ idempotency_keys = Table(
 )
 
 test_clock = Table(
-    "test_clock", metadata,
+    "test_clock",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("now", UTCDateTime, nullable=False),
 )
 
 sandbox_refunds = Table(
-    "sandbox_refunds", metadata,
+    "sandbox_refunds",
+    metadata,
     Column("key", String(100), primary_key=True),
     Column("reference", String(100), nullable=False, unique=True),
     Column("amount", Amount, nullable=False),

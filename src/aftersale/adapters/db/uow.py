@@ -45,8 +45,12 @@ class SqlUnitOfWork:
         self.clock = SqlClockStore(conn)
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         try:
             if self.conn.in_transaction():
                 self.conn.rollback()
@@ -58,8 +62,7 @@ class SqlUnitOfWork:
         try:
             self.conn.commit()
         except (IntegrityError, OperationalError) as exc:
-            raise ConcurrentModification(f"the change conflicted with another: {exc.orig}") \
-                from exc
+            raise ConcurrentModification(f"the change conflicted with another: {exc.orig}") from exc
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:

@@ -40,8 +40,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             worker.stop()
             thread.join(timeout=10)
 
-    app = FastAPI(title="aftersale", version="1.0.0", lifespan=lifespan,
-                  description="Order cancellation, return, refund and dispute engine.")
+    app = FastAPI(
+        title="aftersale",
+        version="1.0.0",
+        lifespan=lifespan,
+        description="Order cancellation, return, refund and dispute engine.",
+    )
     app.state.runtime = rt
     app.state.settings = settings
     problems.install(app)

@@ -56,4 +56,3 @@ def role(action: str) -> Callable[[Actor], Actor]:
         return actor
 
     return check
-

@@ -52,21 +52,25 @@ class IdempotencyMiddleware:
             return
         if not 1 <= len(key) <= 255:
             await problem("validation_error", "Idempotency-Key must be 1 to 255 characters")(
-                scope, receive, send)
+                scope, receive, send
+            )
             return
         body = await _read_body(receive)
-        path = scope["path"] + ("?" + scope["query_string"].decode()
-                                if scope.get("query_string") else "")
-        fingerprint = hashlib.sha256(json.dumps(
-            [scope["method"], path, body.hex()]).encode()).hexdigest()
+        path = scope["path"] + (
+            "?" + scope["query_string"].decode() if scope.get("query_string") else ""
+        )
+        fingerprint = hashlib.sha256(
+            json.dumps([scope["method"], path, body.hex()]).encode()
+        ).hexdigest()
         stored = await run_in_threadpool(_claim, rt, actor.user_id, key, fingerprint)
         if stored is not None:
             await _replay(stored, fingerprint, scope, receive, send)
             return
         await self._run_and_store(rt, actor.user_id, key, body, scope, send)
 
-    async def _run_and_store(self, rt: Runtime, user_id: str, key: str, body: bytes,
-                             scope: Scope, send: Send) -> None:
+    async def _run_and_store(
+        self, rt: Runtime, user_id: str, key: str, body: bytes, scope: Scope, send: Send
+    ) -> None:
         sent = False
 
         async def replay_body() -> Message:
@@ -92,14 +96,21 @@ class IdempotencyMiddleware:
             raise
         status = int(start.get("status", 500))
         content = b"".join(chunks)
-        ctype = next((v.decode() for k, v in start.get("headers", [])
-                      if k.decode().lower() == "content-type"), "application/json")
+        ctype = next(
+            (
+                v.decode()
+                for k, v in start.get("headers", [])
+                if k.decode().lower() == "content-type"
+            ),
+            "application/json",
+        )
         if status < 500:
             await run_in_threadpool(_finish, rt, user_id, key, status, content, ctype)
         else:
             await run_in_threadpool(_release, rt, user_id, key)
-        await send({"type": "http.response.start", "status": status,
-                    "headers": start.get("headers", [])})
+        await send(
+            {"type": "http.response.start", "status": status, "headers": start.get("headers", [])}
+        )
         await send({"type": "http.response.body", "body": content})
 
 
@@ -126,8 +137,9 @@ def _claim(rt: Runtime, user_id: str, key: str, fingerprint: str) -> dict[str, A
     while True:
         try:
             with rt.uow() as uow:
-                uow.idempotency.claim(user_id=user_id, key=key, fingerprint=fingerprint,
-                                      now=_now(), lock_for=LOCK)
+                uow.idempotency.claim(
+                    user_id=user_id, key=key, fingerprint=fingerprint, now=_now(), lock_for=LOCK
+                )
                 uow.commit()
             return None
         except (IntegrityError, ConcurrentModification):
@@ -148,8 +160,9 @@ def _claim(rt: Runtime, user_id: str, key: str, fingerprint: str) -> dict[str, A
 
 def _finish(rt: Runtime, user_id: str, key: str, status: int, body: bytes, ctype: str) -> None:
     with rt.uow() as uow:
-        uow.idempotency.finish(user_id=user_id, key=key, status_code=status, body=body,
-                               content_type=ctype)
+        uow.idempotency.finish(
+            user_id=user_id, key=key, status_code=status, body=body, content_type=ctype
+        )
         uow.commit()
 
 
@@ -159,19 +172,30 @@ def _release(rt: Runtime, user_id: str, key: str) -> None:
         uow.commit()
 
 
-async def _replay(stored: dict[str, Any], fingerprint: str, scope: Scope, receive: Receive,
-                  send: Send) -> None:
+async def _replay(
+    stored: dict[str, Any], fingerprint: str, scope: Scope, receive: Receive, send: Send
+) -> None:
     if stored["fingerprint"] != fingerprint:
-        response = problem("idempotency_key_reused", "this Idempotency-Key was used for "
-                           "another request (method, path or body differ)")
+        response = problem(
+            "idempotency_key_reused",
+            "this Idempotency-Key was used for another request (method, path or body differ)",
+        )
     elif stored.get("in_progress"):
-        response = problem("idempotency_in_progress", "a request with this Idempotency-Key "
-                           "is still running; retry shortly")
+        response = problem(
+            "idempotency_in_progress",
+            "a request with this Idempotency-Key is still running; retry shortly",
+        )
     else:
-        await send({"type": "http.response.start", "status": stored["status_code"],
-                    "headers": [(b"content-type", stored["content_type"].encode()),
-                                (b"idempotent-replayed", b"true")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": stored["status_code"],
+                "headers": [
+                    (b"content-type", stored["content_type"].encode()),
+                    (b"idempotent-replayed", b"true"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": stored["body"]})
         return
     await response(scope, receive, send)
-

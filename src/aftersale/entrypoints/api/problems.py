@@ -12,14 +12,28 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from aftersale.domain.errors import DomainError
 
 STATUS: dict[str, int] = {
-    "unauthorized": 401, "forbidden": 403, "not_found": 404, "method_not_allowed": 405,
-    "validation_error": 422, "payment_amount_mismatch": 422, "refund_exceeds_paid": 422,
-    "idempotency_key_reused": 422, "payload_too_large": 413, "rate_limited": 429,
+    "unauthorized": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "method_not_allowed": 405,
+    "validation_error": 422,
+    "payment_amount_mismatch": 422,
+    "refund_exceeds_paid": 422,
+    "idempotency_key_reused": 422,
+    "payload_too_large": 413,
+    "rate_limited": 429,
 }
-TITLES: dict[int, str] = {401: "Unauthorized", 403: "Forbidden", 404: "Not found",
-                          405: "Method not allowed", 409: "Conflict", 413: "Payload too large",
-                          422: "Unprocessable content", 429: "Too many requests",
-                          500: "Internal server error"}
+TITLES: dict[int, str] = {
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Payload too large",
+    422: "Unprocessable content",
+    429: "Too many requests",
+    500: "Internal server error",
+}
 
 
 def status_of(code: str) -> int:
@@ -27,15 +41,23 @@ def status_of(code: str) -> int:
     return STATUS.get(code, 409)
 
 
-def problem(code: str, detail: str, *, status: int | None = None,
-            extra: dict[str, Any] | None = None) -> JSONResponse:
+def problem(
+    code: str, detail: str, *, status: int | None = None, extra: dict[str, Any] | None = None
+) -> JSONResponse:
     """A problem+json response."""
     status = status or status_of(code)
-    body = {"type": f"/problems/{code}", "title": TITLES.get(status, "Error"),
-            "status": status, "detail": detail, "code": code, **(extra or {})}
+    body = {
+        "type": f"/problems/{code}",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **(extra or {}),
+    }
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type="application/problem+json",
-                        headers=headers)
+    return JSONResponse(
+        body, status_code=status, media_type="application/problem+json", headers=headers
+    )
 
 
 class ApiProblem(Exception):
@@ -59,14 +81,20 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", "")}
-                  for e in exc.errors()]
+        errors = [
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", "")}
+            for e in exc.errors()
+        ]
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
         detail = f"{'.'.join(first['loc'][1:]) or 'request'}: {first['msg']}"
         return problem("validation_error", detail, extra={"errors": errors})
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {401: "unauthorized", 403: "forbidden", 404: "not_found",
-                405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        code = {
+            401: "unauthorized",
+            403: "forbidden",
+            404: "not_found",
+            405: "method_not_allowed",
+        }.get(exc.status_code, "http_error")
         return problem(code, str(exc.detail), status=exc.status_code)

@@ -20,8 +20,9 @@ def healthz() -> dict[str, str]:
 
 
 @router.post("/api/v1/users", status_code=201, tags=["users"])
-def create_user(rt: RtDep, body: s.NewUser,
-                actor: Actor = Depends(role("create_user"))) -> JSONResponse:
+def create_user(
+    rt: RtDep, body: s.NewUser, actor: Actor = Depends(role("create_user"))
+) -> JSONResponse:
     """Create a buyer, seller or admin; the token is shown once."""
     return JSONResponse(users.create_user(rt, actor, **body.model_dump()), status_code=201)
 
@@ -33,7 +34,8 @@ def get_clock(rt: RtDep, actor: Actor = Depends(role("test_clock"))) -> dict[str
 
 
 @clock_router.post("/test-clock/advance")
-def advance(rt: RtDep, body: s.Advance,
-            actor: Actor = Depends(role("test_clock"))) -> dict[str, str | None]:
+def advance(
+    rt: RtDep, body: s.Advance, actor: Actor = Depends(role("test_clock"))
+) -> dict[str, str | None]:
     """Move time forward, firing every deadline that falls due on the way."""
     return {"now": iso(deadlines.advance_test_clock(rt, body.seconds))}

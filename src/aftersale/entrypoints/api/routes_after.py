@@ -29,11 +29,13 @@ def dispute_reasons(actor: ActorDep) -> list[dict[str, str]]:
 
 
 @router.post("/orders/{order_id}/returns", status_code=201, tags=["returns"])
-def open_return(rt: RtDep, order_id: str, body: s.NewReturn,
-                actor: Actor = Depends(role("open_return"))) -> JSONResponse:
+def open_return(
+    rt: RtDep, order_id: str, body: s.NewReturn, actor: Actor = Depends(role("open_return"))
+) -> JSONResponse:
     """The buyer asks to return items."""
-    return JSONResponse(returns.open_return(rt, actor, order_id, **body.model_dump()),
-                        status_code=201)
+    return JSONResponse(
+        returns.open_return(rt, actor, order_id, **body.model_dump()), status_code=201
+    )
 
 
 @router.get("/returns/{return_id}", tags=["returns"])
@@ -43,39 +45,45 @@ def get_return(rt: RtDep, actor: ActorDep, return_id: str) -> JSONResponse:
 
 
 @router.post("/returns/{return_id}/approve", tags=["returns"])
-def approve_return(rt: RtDep, return_id: str, _: NoBody = None,
-                   actor: Actor = Depends(role("approve_return"))) -> JSONResponse:
+def approve_return(
+    rt: RtDep, return_id: str, _: NoBody = None, actor: Actor = Depends(role("approve_return"))
+) -> JSONResponse:
     """The seller approves."""
     return JSONResponse(returns.approve_return(rt, actor, return_id))
 
 
 @router.post("/returns/{return_id}/reject", tags=["returns"])
-def reject_return(rt: RtDep, return_id: str, body: s.ReasonBody,
-                  actor: Actor = Depends(role("reject_return"))) -> JSONResponse:
+def reject_return(
+    rt: RtDep, return_id: str, body: s.ReasonBody, actor: Actor = Depends(role("reject_return"))
+) -> JSONResponse:
     """The seller rejects."""
     return JSONResponse(returns.reject_return(rt, actor, return_id, reason=body.reason))
 
 
 @router.post("/returns/{return_id}/ship", tags=["returns"])
-def ship_return(rt: RtDep, return_id: str, body: s.Shipment,
-                actor: Actor = Depends(role("ship_return"))) -> JSONResponse:
+def ship_return(
+    rt: RtDep, return_id: str, body: s.Shipment, actor: Actor = Depends(role("ship_return"))
+) -> JSONResponse:
     """The buyer ships the items back."""
     return JSONResponse(returns.ship_return(rt, actor, return_id, **body.model_dump()))
 
 
 @router.post("/returns/{return_id}/receive", tags=["returns"])
-def receive_return(rt: RtDep, return_id: str, body: s.Inspection,
-                   actor: Actor = Depends(role("receive_return"))) -> JSONResponse:
+def receive_return(
+    rt: RtDep, return_id: str, body: s.Inspection, actor: Actor = Depends(role("receive_return"))
+) -> JSONResponse:
     """The seller or staff inspect the items on arrival."""
     return JSONResponse(returns.receive_return(rt, actor, return_id, **body.model_dump()))
 
 
 @router.post("/orders/{order_id}/disputes", status_code=201, tags=["disputes"])
-def open_dispute(rt: RtDep, order_id: str, body: s.NewDispute,
-                 actor: Actor = Depends(role("open_dispute"))) -> JSONResponse:
+def open_dispute(
+    rt: RtDep, order_id: str, body: s.NewDispute, actor: Actor = Depends(role("open_dispute"))
+) -> JSONResponse:
     """The buyer opens a dispute."""
-    return JSONResponse(disputes.open_dispute(rt, actor, order_id, **body.model_dump()),
-                        status_code=201)
+    return JSONResponse(
+        disputes.open_dispute(rt, actor, order_id, **body.model_dump()), status_code=201
+    )
 
 
 @router.get("/disputes/{dispute_id}", tags=["disputes"])
@@ -85,58 +93,64 @@ def get_dispute(rt: RtDep, actor: ActorDep, dispute_id: str) -> JSONResponse:
 
 
 @router.post("/disputes/{dispute_id}/accept", tags=["disputes"])
-def accept_dispute(rt: RtDep, dispute_id: str, _: NoBody = None,
-                   actor: Actor = Depends(role("accept_dispute"))) -> JSONResponse:
+def accept_dispute(
+    rt: RtDep, dispute_id: str, _: NoBody = None, actor: Actor = Depends(role("accept_dispute"))
+) -> JSONResponse:
     """The seller grants the requested refund."""
     return JSONResponse(disputes.accept_dispute(rt, actor, dispute_id))
 
 
 @router.post("/disputes/{dispute_id}/reject", tags=["disputes"])
-def reject_dispute(rt: RtDep, dispute_id: str, body: s.ReasonBody,
-                   actor: Actor = Depends(role("reject_dispute"))) -> JSONResponse:
+def reject_dispute(
+    rt: RtDep, dispute_id: str, body: s.ReasonBody, actor: Actor = Depends(role("reject_dispute"))
+) -> JSONResponse:
     """The seller refuses."""
     return JSONResponse(disputes.reject_dispute(rt, actor, dispute_id, reason=body.reason))
 
 
 @router.post("/disputes/{dispute_id}/propose", tags=["disputes"])
-def propose(rt: RtDep, dispute_id: str, body: s.AmountBody,
-            actor: Actor = Depends(role("propose_refund"))) -> JSONResponse:
+def propose(
+    rt: RtDep, dispute_id: str, body: s.AmountBody, actor: Actor = Depends(role("propose_refund"))
+) -> JSONResponse:
     """The seller proposes another amount."""
     return JSONResponse(disputes.propose_refund(rt, actor, dispute_id, amount=body.amount))
 
 
 @router.post("/disputes/{dispute_id}/accept-proposal", tags=["disputes"])
-def accept_proposal(rt: RtDep, dispute_id: str, _: NoBody = None,
-                    actor: Actor = Depends(role("accept_proposal"))) -> JSONResponse:
+def accept_proposal(
+    rt: RtDep, dispute_id: str, _: NoBody = None, actor: Actor = Depends(role("accept_proposal"))
+) -> JSONResponse:
     """The buyer accepts the proposal."""
     return JSONResponse(disputes.accept_proposal(rt, actor, dispute_id))
 
 
 @router.post("/disputes/{dispute_id}/escalate", tags=["disputes"])
-def escalate(rt: RtDep, dispute_id: str, _: NoBody = None,
-             actor: Actor = Depends(role("escalate_dispute"))) -> JSONResponse:
+def escalate(
+    rt: RtDep, dispute_id: str, _: NoBody = None, actor: Actor = Depends(role("escalate_dispute"))
+) -> JSONResponse:
     """The buyer escalates to the platform."""
     return JSONResponse(disputes.escalate(rt, actor, dispute_id))
 
 
 @router.post("/disputes/{dispute_id}/resolve", tags=["disputes"])
-def resolve(rt: RtDep, dispute_id: str, body: s.Resolution,
-            actor: Actor = Depends(role("resolve_dispute"))) -> JSONResponse:
+def resolve(
+    rt: RtDep, dispute_id: str, body: s.Resolution, actor: Actor = Depends(role("resolve_dispute"))
+) -> JSONResponse:
     """Staff decide."""
     return JSONResponse(disputes.resolve(rt, actor, dispute_id, **body.model_dump()))
 
 
 @router.get("/orders/{order_id}/messages", tags=["messages"])
-def list_messages(rt: RtDep, actor: ActorDep, order_id: str, cursor: str | None = None,
-                  limit: int = 50) -> JSONResponse:
+def list_messages(
+    rt: RtDep, actor: ActorDep, order_id: str, cursor: str | None = None, limit: int = 50
+) -> JSONResponse:
     """The order's message thread, oldest first."""
-    return JSONResponse(messages.list_messages(rt, actor, order_id, cursor=cursor,
-                                               limit=limit))
+    return JSONResponse(messages.list_messages(rt, actor, order_id, cursor=cursor, limit=limit))
 
 
 @router.post("/orders/{order_id}/messages", status_code=201, tags=["messages"])
-def post_message(rt: RtDep, order_id: str, body: s.MessageBody,
-                 actor: Actor = Depends(role("message"))) -> JSONResponse:
+def post_message(
+    rt: RtDep, order_id: str, body: s.MessageBody, actor: Actor = Depends(role("message"))
+) -> JSONResponse:
     """Write to the order's thread."""
-    return JSONResponse(messages.post_message(rt, actor, order_id, body=body.body),
-                        status_code=201)
+    return JSONResponse(messages.post_message(rt, actor, order_id, body=body.body), status_code=201)

@@ -28,19 +28,24 @@ def cancellation_reasons(actor: ActorDep) -> list[dict[str, str]]:
 
 
 @router.post("/orders", status_code=201, tags=["orders"])
-def create_order(rt: RtDep, body: s.NewOrder,
-                 actor: Actor = Depends(role("create_order"))) -> JSONResponse:
+def create_order(
+    rt: RtDep, body: s.NewOrder, actor: Actor = Depends(role("create_order"))
+) -> JSONResponse:
     """Place an order awaiting payment (admin: the storefront's integration)."""
     data = body.model_dump()
     return JSONResponse(orders.place_order(rt, actor, **data), status_code=201)
 
 
 @router.get("/orders", tags=["orders"])
-def list_orders(rt: RtDep, actor: ActorDep, status: str | None = None,
-                cursor: str | None = None, limit: Annotated[int, Query()] = 50) -> JSONResponse:
+def list_orders(
+    rt: RtDep,
+    actor: ActorDep,
+    status: str | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query()] = 50,
+) -> JSONResponse:
     """The caller's orders, newest first."""
-    return JSONResponse(orders.list_orders(rt, actor, status=status, cursor=cursor,
-                                           limit=limit))
+    return JSONResponse(orders.list_orders(rt, actor, status=status, cursor=cursor, limit=limit))
 
 
 @router.get("/orders/{order_id}", tags=["orders"])
@@ -50,67 +55,81 @@ def get_order(rt: RtDep, actor: ActorDep, order_id: str) -> JSONResponse:
 
 
 @router.post("/orders/{order_id}/payment", tags=["orders"])
-def pay(rt: RtDep, order_id: str, body: s.Payment,
-        actor: Actor = Depends(role("pay"))) -> JSONResponse:
+def pay(
+    rt: RtDep, order_id: str, body: s.Payment, actor: Actor = Depends(role("pay"))
+) -> JSONResponse:
     """Record the payment of the order's total."""
     return JSONResponse(orders.record_payment(rt, actor, order_id, **body.model_dump()))
 
 
 @router.post("/orders/{order_id}/pack", tags=["orders"])
-def pack(rt: RtDep, order_id: str, _: NoBody = None,
-         actor: Actor = Depends(role("pack"))) -> JSONResponse:
+def pack(
+    rt: RtDep, order_id: str, _: NoBody = None, actor: Actor = Depends(role("pack"))
+) -> JSONResponse:
     """The seller packed the order."""
     return JSONResponse(orders.pack(rt, actor, order_id))
 
 
 @router.post("/orders/{order_id}/ship", tags=["orders"])
-def ship(rt: RtDep, order_id: str, body: s.Shipment,
-         actor: Actor = Depends(role("ship"))) -> JSONResponse:
+def ship(
+    rt: RtDep, order_id: str, body: s.Shipment, actor: Actor = Depends(role("ship"))
+) -> JSONResponse:
     """The seller shipped the order."""
     return JSONResponse(orders.ship(rt, actor, order_id, **body.model_dump()))
 
 
 @router.post("/orders/{order_id}/deliver", tags=["orders"])
-def deliver(rt: RtDep, order_id: str, _: NoBody = None,
-            actor: Actor = Depends(role("deliver"))) -> JSONResponse:
+def deliver(
+    rt: RtDep, order_id: str, _: NoBody = None, actor: Actor = Depends(role("deliver"))
+) -> JSONResponse:
     """The carrier delivered the order."""
     return JSONResponse(orders.deliver(rt, actor, order_id))
 
 
 @router.post("/orders/{order_id}/confirm-receipt", tags=["orders"])
-def confirm_receipt(rt: RtDep, order_id: str, _: NoBody = None,
-                    actor: Actor = Depends(role("confirm_receipt"))) -> JSONResponse:
+def confirm_receipt(
+    rt: RtDep, order_id: str, _: NoBody = None, actor: Actor = Depends(role("confirm_receipt"))
+) -> JSONResponse:
     """The buyer confirms receipt."""
     return JSONResponse(orders.confirm_receipt(rt, actor, order_id))
 
 
-@router.post("/orders/{order_id}/cancel", tags=["cancellation"],
-             responses={202: {"description": "cancellation requested"}})
-def cancel(rt: RtDep, order_id: str, body: s.CancelBody,
-           actor: Actor = Depends(role("cancel"))) -> JSONResponse:
+@router.post(
+    "/orders/{order_id}/cancel",
+    tags=["cancellation"],
+    responses={202: {"description": "cancellation requested"}},
+)
+def cancel(
+    rt: RtDep, order_id: str, body: s.CancelBody, actor: Actor = Depends(role("cancel"))
+) -> JSONResponse:
     """Cancel an unpaid order (200) or request cancellation of a paid one (202)."""
     done, view = cancellation.cancel(rt, actor, order_id, **body.model_dump())
     return JSONResponse(view, status_code=200 if done else 202)
 
 
 @router.post("/orders/{order_id}/cancellation/accept", tags=["cancellation"])
-def accept_cancellation(rt: RtDep, order_id: str, _: NoBody = None,
-                        actor: Actor = Depends(role("accept_cancellation"))) -> JSONResponse:
+def accept_cancellation(
+    rt: RtDep, order_id: str, _: NoBody = None, actor: Actor = Depends(role("accept_cancellation"))
+) -> JSONResponse:
     """The seller accepts the cancellation request."""
     return JSONResponse(cancellation.accept_cancellation(rt, actor, order_id))
 
 
 @router.post("/orders/{order_id}/cancellation/reject", tags=["cancellation"])
-def reject_cancellation(rt: RtDep, order_id: str, body: s.ReasonBody,
-                        actor: Actor = Depends(role("reject_cancellation"))) -> JSONResponse:
+def reject_cancellation(
+    rt: RtDep,
+    order_id: str,
+    body: s.ReasonBody,
+    actor: Actor = Depends(role("reject_cancellation")),
+) -> JSONResponse:
     """The seller rejects the cancellation request."""
-    return JSONResponse(cancellation.reject_cancellation(rt, actor, order_id,
-                                                         reason=body.reason))
+    return JSONResponse(cancellation.reject_cancellation(rt, actor, order_id, reason=body.reason))
 
 
 @router.post("/orders/{order_id}/seller-cancel", tags=["cancellation"])
-def seller_cancel(rt: RtDep, order_id: str, body: s.ReasonBody,
-                  actor: Actor = Depends(role("seller_cancel"))) -> JSONResponse:
+def seller_cancel(
+    rt: RtDep, order_id: str, body: s.ReasonBody, actor: Actor = Depends(role("seller_cancel"))
+) -> JSONResponse:
     """The seller cancels an unshipped order."""
     return JSONResponse(cancellation.seller_cancel(rt, actor, order_id, reason=body.reason))
 
@@ -122,7 +141,8 @@ def get_refund(rt: RtDep, actor: ActorDep, refund_id: str) -> JSONResponse:
 
 
 @router.post("/refunds/{refund_id}/retry", tags=["refunds"])
-def retry_refund(rt: RtDep, refund_id: str, _: NoBody = None,
-                 actor: Actor = Depends(role("retry_refund"))) -> JSONResponse:
+def retry_refund(
+    rt: RtDep, refund_id: str, _: NoBody = None, actor: Actor = Depends(role("retry_refund"))
+) -> JSONResponse:
     """Staff issue a failed refund again; answers with the order."""
     return JSONResponse(refunds.retry_refund(rt, actor, refund_id))

@@ -20,8 +20,7 @@ def run() -> None:
         return
     engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
     with engine.begin() as connection:
-        context.configure(connection=connection, target_metadata=metadata,
-                          render_as_batch=True)
+        context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
         with context.begin_transaction():
             context.run_migrations()
 
