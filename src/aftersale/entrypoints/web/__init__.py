@@ -1,0 +1,62 @@
+"""The web pages: server-rendered Jinja2 + htmx, on the same services as the API.
+
+`mount(app)` adds the session middleware, /static, the error pages and every page router.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware.sessions import SessionMiddleware
+
+from aftersale.entrypoints.web import auth, buyer, help, i18n, seller, staff
+from aftersale.entrypoints.web.render import render
+from aftersale.entrypoints.web.session import COOKIE, MAX_AGE, LoginRequired, PageError
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def _error_page(request: Request, exc: PageError) -> HTMLResponse:
+    title = exc.title or {403: "Not allowed", 404: "Page not found", 429: "Too many attempts"}.get(
+        exc.status, "Something went wrong"
+    )
+    return render(
+        request,
+        "errors/error.html",
+        status=exc.status,
+        title=title,
+        message=exc.message,
+        status_code=exc.status,
+    )
+
+
+def mount(app: FastAPI) -> None:
+    """Add the pages, their static files, sessions and error pages to the app."""
+    settings = app.state.settings
+    i18n.load_all()
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.session_secret(),
+        session_cookie=COOKIE,
+        max_age=MAX_AGE,
+        same_site="lax",
+        https_only=False,  # behind TLS the operator's proxy adds Secure; tests run on http
+    )
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.exception_handler(LoginRequired)
+    async def _login_required(request: Request, exc: LoginRequired) -> Response:
+        if request.headers.get("hx-request"):
+            return Response(status_code=204, headers={"HX-Redirect": exc.next_url})
+        return RedirectResponse(exc.next_url, status_code=303)
+
+    @app.exception_handler(PageError)
+    async def _page_error(request: Request, exc: PageError) -> Response:
+        return await run_in_threadpool(_error_page, request, exc)
+
+    for module in (auth, buyer, help, seller, staff):
+        app.include_router(module.router, include_in_schema=False)

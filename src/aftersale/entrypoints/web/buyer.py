@@ -1,0 +1,275 @@
+"""The buyer's pages: My Orders and the order page, whose forms call the same services as the API.
+
+Every form POSTs with its CSRF token, runs one use case and redirects back (Post/Redirect/Get)
+with a flash message; a refused action (DomainError) comes back as a message, never a 500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from aftersale.domain.errors import DomainError, NotFound
+from aftersale.entrypoints.web.i18n import locale_of, message_for, translate
+from aftersale.entrypoints.web.render import dt, render
+from aftersale.entrypoints.web.session import (
+    PageError,
+    WebUser,
+    actor_of,
+    flash,
+    require_user,
+    runtime_of,
+    verify_csrf,
+)
+from aftersale.services import cancellation, disputes, evidence, messages, orders, returns
+from aftersale.services.pages import ORDER_TABS, list_orders_in, order_page
+
+router = APIRouter()
+Buyer = Annotated[WebUser, Depends(require_user("buyer"))]
+PAGE_SIZE = 10
+TABS = [
+    ("all", "All"),
+    ("awaiting_payment", "Awaiting payment"),
+    ("awaiting_shipment", "Awaiting shipment"),
+    ("shipped", "Shipped"),
+    ("delivered", "Delivered"),
+    ("completed", "Completed"),
+    ("cancelled", "Cancelled"),
+]
+
+
+def _not_found() -> PageError:
+    return PageError(404, "We could not find this order in your account.")
+
+
+@router.get("/orders", response_class=HTMLResponse)
+def my_orders(request: Request, user: Buyer, tab: str = "all", cursor: str = "") -> HTMLResponse:
+    """My Orders: the buyer's orders by status tab, newest first, a page at a time."""
+    if tab not in ORDER_TABS:
+        tab = "all"
+    try:
+        page = list_orders_in(
+            runtime_of(request),
+            actor_of(user),
+            statuses=ORDER_TABS[tab],
+            cursor=cursor or None,
+            limit=PAGE_SIZE,
+        )
+    except DomainError:
+        page = {"items": [], "next_cursor": None}
+        flash(request, translate("That page link is out of date; here is the first page."))
+    return render(request, "buyer/orders.html", tabs=TABS, tab=tab, page=page, first=not cursor)
+
+
+@router.get("/orders/{order_id}", response_class=HTMLResponse)
+def order_detail(request: Request, user: Buyer, order_id: str, cancel: str = "") -> HTMLResponse:
+    """The order page: items, totals, status, timeline, refunds, returns, disputes, messages."""
+    try:
+        data = order_page(runtime_of(request), actor_of(user), order_id)
+    except NotFound as exc:
+        raise _not_found() from exc
+    return render(request, "buyer/order.html", open_cancel=bool(cancel), **data)
+
+
+async def _act(
+    request: Request,
+    user: WebUser,
+    order_id: str,
+    action: Callable[[], Any],
+    done: Callable[[Any], str],
+) -> RedirectResponse:
+    """Run a use case, flash its outcome (or the refusal) and go back to the order page."""
+    try:
+        result = await run_in_threadpool(action)
+    except NotFound as exc:
+        raise _not_found() from exc
+    except DomainError as exc:
+        flash(request, message_for(exc, locale_of(request)), kind="error")
+    else:
+        text = done(result)
+        if text:
+            flash(request, text)
+    return RedirectResponse(f"/orders/{order_id}", status_code=303)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {k: v.strip() for k, v in form.items() if isinstance(v, str)}
+
+
+def _opt(value: str | None) -> str | None:
+    return value or None
+
+
+def _amount(value: str | None) -> str | None:
+    # "12,50" is how much of the world writes 12.50.
+    return (value or "").replace(",", ".") or None
+
+
+@router.post("/orders/{order_id}/cancel", dependencies=[Depends(verify_csrf)])
+async def cancel_order(request: Request, user: Buyer, order_id: str) -> RedirectResponse:
+    """Cancel Order (unpaid: at once) or Request Order Cancellation (paid, not shipped)."""
+    form, rt, locale = await _form(request), runtime_of(request), locale_of(request)
+
+    def done(result: tuple[bool, dict[str, Any]]) -> str:
+        cancelled, order = result
+        if cancelled:
+            return translate("Your order has been cancelled.", locale)
+        respond_by = (order.get("cancellation") or {}).get("respond_by")
+        return translate(
+            "Your cancellation request was sent. The seller has until %(date)s to answer.",
+            locale,
+            date=dt(respond_by, locale=locale),
+        )
+
+    return await _act(
+        request,
+        user,
+        order_id,
+        lambda: cancellation.cancel(
+            rt,
+            actor_of(user),
+            order_id,
+            reason=_opt(form.get("reason")),
+            comment=_opt(form.get("comment")),
+        ),
+        done,
+    )
+
+
+@router.post("/orders/{order_id}/confirm-receipt", dependencies=[Depends(verify_csrf)])
+async def confirm_receipt(request: Request, user: Buyer, order_id: str) -> RedirectResponse:
+    """The buyer confirms the order arrived."""
+    rt, locale = runtime_of(request), locale_of(request)
+    return await _act(
+        request,
+        user,
+        order_id,
+        lambda: orders.confirm_receipt(rt, actor_of(user), order_id),
+        lambda _: translate("Thank you. The order is marked as delivered.", locale),
+    )
+
+
+@router.post("/orders/{order_id}/returns", dependencies=[Depends(verify_csrf)])
+async def open_return(request: Request, user: Buyer, order_id: str) -> RedirectResponse:
+    """Ask to return some items: which ones and how many, why, and in what condition."""
+    form, rt, locale = await _form(request), runtime_of(request), locale_of(request)
+    items = []
+    for key, sku in form.items():
+        if key.startswith("sku_"):
+            qty = form.get("qty_" + key[4:], "0")
+            if qty not in ("", "0"):
+                items.append({"sku": sku, "quantity": int(qty) if qty.isdigit() else qty})
+    return await _act(
+        request,
+        user,
+        order_id,
+        lambda: returns.open_return(
+            rt,
+            actor_of(user),
+            order_id,
+            reason=_opt(form.get("reason")),
+            items=items,
+            condition=_opt(form.get("condition")),
+            description=_opt(form.get("description")),
+        ),
+        lambda _: translate("Your return request was sent to the seller.", locale),
+    )
+
+
+@router.post("/orders/{order_id}/disputes", dependencies=[Depends(verify_csrf)])
+async def open_dispute(request: Request, user: Buyer, order_id: str) -> RedirectResponse:
+    """Open a dispute for a full or partial refund, with an optional evidence file."""
+    form, rt, locale = await _form(request), runtime_of(request), locale_of(request)
+    actor = actor_of(user)
+    upload = (await request.form()).get("evidence")
+    file = upload if isinstance(upload, UploadFile) and upload.filename else None
+    data = await file.read() if file is not None else b""
+    refund_type = form.get("refund_type", "full")
+
+    def run() -> str | None:
+        opened = disputes.open_dispute(
+            rt,
+            actor,
+            order_id,
+            reason=_opt(form.get("reason")),
+            refund_type=refund_type,
+            amount=_amount(form.get("amount")) if refund_type == "partial" else None,
+            description=_opt(form.get("description")),
+        )
+        if file is None:
+            return None
+        try:
+            evidence.attach_evidence(
+                rt,
+                actor,
+                opened["id"],
+                filename=file.filename,
+                content_type=file.content_type,
+                data=data,
+            )
+        except DomainError as exc:
+            return translate("The file was not attached: %(why)s", locale, why=exc.detail)
+        return None
+
+    def done(problem: str | None) -> str:
+        text = translate("Your dispute is open. The seller has been asked to answer.", locale)
+        return f"{text} {problem}" if problem else text
+
+    return await _act(request, user, order_id, run, done)
+
+
+@router.post("/orders/{order_id}/returns/{return_id}/ship", dependencies=[Depends(verify_csrf)])
+async def ship_return(
+    request: Request, user: Buyer, order_id: str, return_id: str
+) -> RedirectResponse:
+    """Tell the seller the items are on their way back (carrier and tracking number)."""
+    form, rt, locale = await _form(request), runtime_of(request), locale_of(request)
+    return await _act(
+        request,
+        user,
+        order_id,
+        lambda: returns.ship_return(
+            rt,
+            actor_of(user),
+            return_id,
+            carrier=_opt(form.get("carrier")),
+            tracking_number=_opt(form.get("tracking_number")),
+        ),
+        lambda _: translate("Thank you. The seller will inspect the items on arrival.", locale),
+    )
+
+
+@router.post("/orders/{order_id}/disputes/{dispute_id}/{step}", dependencies=[Depends(verify_csrf)])
+async def dispute_step(
+    request: Request, user: Buyer, order_id: str, dispute_id: str, step: str
+) -> RedirectResponse:
+    """Accept the seller's proposal, or escalate the dispute to the platform."""
+    rt, locale, actor = runtime_of(request), locale_of(request), actor_of(user)
+    if step == "accept-proposal":
+        action = lambda: disputes.accept_proposal(rt, actor, dispute_id)  # noqa: E731
+        text = "You accepted the seller's offer. Your refund is on its way."
+    elif step == "escalate":
+        action = lambda: disputes.escalate(rt, actor, dispute_id)  # noqa: E731
+        text = "The dispute was escalated. The platform will review it and decide."
+    else:
+        raise _not_found()
+    return await _act(request, user, order_id, action, lambda _: translate(text, locale))
+
+
+@router.post("/orders/{order_id}/messages", dependencies=[Depends(verify_csrf)])
+async def post_message(request: Request, user: Buyer, order_id: str) -> RedirectResponse:
+    """Write to the seller about this order."""
+    form, rt, locale = await _form(request), runtime_of(request), locale_of(request)
+    return await _act(
+        request,
+        user,
+        order_id,
+        lambda: messages.post_message(rt, actor_of(user), order_id, body=form.get("body", "")),
+        lambda _: "" if request.headers.get("hx-request") else translate("Message sent.", locale),
+    )

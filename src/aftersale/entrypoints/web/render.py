@@ -1,0 +1,132 @@
+"""Rendering pages: the Jinja2 environment, its filters (translations, money, dates), render()."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
+
+from aftersale.entrypoints.web import i18n
+from aftersale.entrypoints.web.session import csrf_token, current_user, pop_flashes
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+_request: ContextVar[Request | None] = ContextVar("aftersale_web_request", default=None)
+
+
+def money(value: Any, currency: str | None = None) -> str:
+    """Money ({"amount", "currency"} or a Decimal with its currency) in the user's locale."""
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        currency = currency or str(value.get("currency", ""))
+        value = value.get("amount")
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    return format_currency(amount, currency or "USD", locale=i18n.current_locale.get())
+
+
+def line_total(unit_price: dict[str, str], quantity: int) -> dict[str, str]:
+    """An order line's price times its quantity, as money."""
+    amount = Decimal(unit_price["amount"]) * quantity
+    return {"amount": str(amount), "currency": unit_price["currency"]}
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def dt(value: Any, fmt: str = "medium", locale: str | None = None) -> str:
+    """A date and time (UTC) in the user's locale."""
+    moment = _as_datetime(value)
+    if moment is None:
+        return ""
+    where = locale or i18n.current_locale.get()
+    return f"{format_datetime(moment, fmt, tzinfo=UTC, locale=where)} UTC"
+
+
+def date(value: Any, fmt: str = "long", locale: str | None = None) -> str:
+    """A date in the user's locale."""
+    moment = _as_datetime(value)
+    where = locale or i18n.current_locale.get()
+    return "" if moment is None else format_date(moment, fmt, locale=where)
+
+
+def iso(value: Any) -> str:
+    """An ISO 8601 timestamp for <time datetime=...> and scripts."""
+    moment = _as_datetime(value)
+    return "" if moment is None else moment.isoformat().replace("+00:00", "Z")
+
+
+def csrf_input() -> Markup:
+    """The hidden CSRF field every POST form carries."""
+    request = _request.get()
+    token = csrf_token(request) if request is not None else ""
+    return Markup(f'<input type="hidden" name="csrf_token" value="{escape(token)}">')
+
+
+def label(code: Any) -> str:
+    """A machine code shown as words (awaiting_payment -> Awaiting payment), translated."""
+    text = str(code or "").replace("_", " ").strip()
+    return i18n.translate(text[:1].upper() + text[1:]) if text else ""
+
+
+env = templates.env
+env.globals.update(
+    _=i18n.translate,
+    gettext=i18n.translate,
+    ngettext=i18n.ntranslate,
+    money=money,
+    dt=dt,
+    date=date,
+    iso=iso,
+    csrf_input=csrf_input,
+    label=label,
+    line_total=line_total,
+    LANGUAGES=i18n.LANGUAGES,
+)
+env.filters.update(money=money, dt=dt, date=date, iso=iso, label=label)
+
+
+def render(request: Request, template_name: str, *, status: int = 200, **ctx: Any) -> HTMLResponse:
+    """Render a page with the user, locale, CSRF token, flashes and demo flag in its context."""
+    locale = i18n.locale_of(request)
+    token_locale = i18n.current_locale.set(locale)
+    token_request = _request.set(request)
+    try:
+        settings = request.app.state.settings
+        context = {
+            "request": request,
+            "user": current_user(request),
+            "locale": locale,
+            "csrf": csrf_token(request),
+            "demo": bool(getattr(settings, "demo", False)),
+            "flashes": pop_flashes(request),
+            "path": request.url.path,
+            **ctx,
+        }
+        response: HTMLResponse = templates.TemplateResponse(
+            request, template_name, context, status_code=status
+        )
+        response.headers.setdefault("Content-Language", locale)
+        return response
+    finally:
+        _request.reset(token_request)
+        i18n.current_locale.reset(token_locale)
