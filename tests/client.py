@@ -70,6 +70,15 @@ class Api:
         body: dict[str, Any] = response.json()
         return body
 
+    def problem(self, response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+        """The body of a problem+json response that must have the given status and code."""
+        assert response.status_code == status, (response.status_code, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+        body: dict[str, Any] = response.json()
+        assert body["code"] == code, body
+        assert body["status"] == status and body["type"] and body["title"] and body["detail"]
+        return body
+
     def user(self, role: str, *, country: str = "US", password: str | None = None) -> Party:
         """A new user of a role."""
         n = next(_counter)

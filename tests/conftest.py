@@ -114,7 +114,7 @@ def rt(settings: Settings) -> Iterator[Runtime]:
     """A runtime on the test database, with the test clock."""
     runtime = build_runtime(settings)
     yield runtime
-    runtime.engine.dispose()  # type: ignore[attr-defined]
+    runtime.close()
 
 
 @pytest.fixture

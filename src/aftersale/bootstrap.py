@@ -27,6 +27,7 @@ def build_runtime(
     if run_migrations:
         migrate(engine)
     test_clock = TestClock(engine) if settings.test_clock else None
+    gateway = SandboxGateway(engine, card_delay=timedelta(days=settings.sandbox_refund_days))
 
     def uow(*, readonly: bool = False) -> UnitOfWork:
         return SqlUnitOfWork(engine, readonly=readonly)  # type: ignore[return-value]
@@ -35,10 +36,13 @@ def build_runtime(
         uow=uow,
         clock=test_clock or SystemClock(),
         calendar=HolidayCalendar(),
-        gateway=SandboxGateway(engine, card_delay=timedelta(days=settings.sandbox_refund_days)),
+        gateway=gateway,
         policy=settings.policy(),
         test_clock=test_clock,
         retryable=(ConcurrentModification, IntegrityError, OperationalError),
     )
     rt.engine = engine  # type: ignore[attr-defined]
+    rt.closers += [engine.dispose, gateway.engine.dispose]
+    if test_clock is not None:
+        rt.closers.append(test_clock.engine.dispose)
     return rt

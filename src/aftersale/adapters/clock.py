@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
+from aftersale.adapters.db.engine import is_sqlite, make_engine
 from aftersale.adapters.db.uow import SqlUnitOfWork
 
 
@@ -23,8 +24,14 @@ class TestClock:
     __test__ = False  # not a pytest test class
 
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        with SqlUnitOfWork(engine) as uow:  # start it now, so reading it never has to write
+        # Its own small pool: the clock is read while a request already holds a connection of
+        # the main pool, so sharing that pool could starve it under load.
+        self.engine = (
+            engine
+            if is_sqlite(str(engine.url))
+            else make_engine(engine.url.render_as_string(hide_password=False), pool_size=4)
+        )
+        with SqlUnitOfWork(self.engine) as uow:  # start it now, so reading it never has to write
             if uow.clock.get() is None:
                 uow.clock.set(datetime.now(UTC).replace(microsecond=0))
                 uow.commit()
@@ -45,6 +52,16 @@ class TestClock:
                 raise ValueError("the test clock never goes backwards")
             uow.clock.set(now)
             uow.commit()
+
+    def move_to_at_least(self, now: datetime) -> datetime:
+        """Move the clock to `now` unless another advance already took it further."""
+        with SqlUnitOfWork(self.engine) as uow:
+            current = uow.clock.get()
+            if current is None or now > current:
+                uow.clock.set(now)
+                uow.commit()
+                return now
+            return current
 
     def advance(self, seconds: float) -> datetime:
         """Move the clock forward."""

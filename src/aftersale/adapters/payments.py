@@ -95,8 +95,9 @@ class SandboxGateway:
 
 def _own_engine(engine: Engine) -> Engine:
     """The sandbox keeps its books apart, as an outside gateway would: on SQLite in a file of
-    its own (one file has one writer, and the worker holds it while it calls the gateway)."""
+    its own (one file has one writer, and the worker holds it while it calls the gateway),
+    on PostgreSQL through connections of its own."""
     url = engine.url
-    if not is_sqlite(str(url)):
-        return engine
+    if not is_sqlite(str(url)):  # same database, but a pool of its own: never starve the app's
+        return make_engine(url.render_as_string(hide_password=False), pool_size=4)
     return make_engine(str(url.set(database=f"{url.database}.sandbox-gateway")))

@@ -72,8 +72,7 @@ class LifecycleRules(OrderState):
             raise InvalidState(f"the order is {self.status}; only a shipped order can be delivered")
         self._move(S.DELIVERED, ctx)
         self.delivered_at = ctx.now
-        p = self.policy
-        self._schedule("order_complete", self.id, ctx.now + max(p.return_window, p.dispute_window))
+        self._schedule("order_complete", self.id, self.completion_due())
         who = "The buyer confirmed receipt" if ctx.actor.role == "buyer" else "Delivered"
         self._record(ctx, "delivered", who)
 
@@ -142,8 +141,13 @@ class LifecycleRules(OrderState):
             raise InvalidState(
                 f"refund {refund_id} is {failed.status}; only a failed refund can be retried"
             )
+        if any(r.source_type == "retry" and r.source_id == failed.id for r in self.refunds):
+            raise InvalidState(f"refund {refund_id} has been retried already")
+        amount = min(failed.amount, self.refundable)
+        if amount <= 0:
+            raise InvalidState("nothing is left to refund on this order")
         self._issue_refund(
-            min(failed.amount, self.refundable),
+            amount,
             reason=failed.reason,
             source_type="retry",
             source_id=failed.id,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from aftersale.domain.context import Ctx
@@ -243,11 +243,20 @@ class OrderState:
         return refund
 
     def windows_closed(self, ctx: Ctx) -> bool:
-        """Whether the return and dispute windows have both closed."""
+        """Whether the return and dispute windows have both closed.
+
+        A window is open up to and including its last moment ("later than 15 days after
+        delivery" is refused), so the order completes only after that moment."""
         if self.delivered_at is None:
             return False
         p = self.policy
-        return ctx.now >= self.delivered_at + max(p.return_window, p.dispute_window)
+        return ctx.now > self.delivered_at + max(p.return_window, p.dispute_window)
+
+    def completion_due(self) -> datetime:
+        """When the completion deadline fires: one second after the last window closed."""
+        assert self.delivered_at is not None
+        p = self.policy
+        return self.delivered_at + max(p.return_window, p.dispute_window) + timedelta(seconds=1)
 
     def _try_complete(self, ctx: Ctx) -> None:
         """Complete the order and release escrow once the windows closed with nothing open."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime, timedelta
 
 from aftersale.domain.actors import SYSTEM
@@ -113,10 +114,14 @@ def run_until(rt: Runtime, target: datetime, *, limit: int = 500) -> int:
             continue
 
 
+_advancing = threading.Lock()
+
+
 def advance_test_clock(rt: Runtime, seconds: float) -> datetime:
-    """Move the test clock forward, firing what falls due on the way."""
+    """Move the test clock forward, firing what falls due on the way (one advance at a time
+    in a process; across processes the clock only ever moves forward)."""
     assert rt.test_clock is not None
-    target = rt.test_clock.now() + timedelta(seconds=seconds)
-    run_until(rt, target)
-    rt.test_clock.set(target)
-    return target
+    with _advancing:
+        target = rt.test_clock.now() + timedelta(seconds=seconds)
+        run_until(rt, target)
+        return rt.test_clock.move_to_at_least(target)

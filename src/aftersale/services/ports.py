@@ -126,3 +126,7 @@ class TestClockPort(Clock, Protocol):
     def advance(self, seconds: float) -> datetime:
         """Move forward."""
         ...
+
+    def move_to_at_least(self, now: datetime) -> datetime:
+        """Move to `now` unless already further; returns the clock's time."""
+        ...

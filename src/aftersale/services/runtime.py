@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aftersale.domain.actors import Actor
@@ -24,6 +25,12 @@ class Runtime:
     retryable: tuple[type[BaseException], ...] = field(
         default_factory=lambda: (ConcurrentModification,)
     )
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        """Release the connection pools the adapters hold."""
+        for close in self.closers:
+            close()
 
     def ctx(self, actor: Actor) -> Ctx:
         """A context for an action taken now."""

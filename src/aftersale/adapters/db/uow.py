@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from aftersale.adapters.db.engine import is_sqlite
+from aftersale.adapters.db.evidence_repo import SqlEvidenceRepository
 from aftersale.adapters.db.orders_repo import SqlOrderRepository
 from aftersale.adapters.db.repos import (
     SqlClockStore,
@@ -18,6 +19,7 @@ from aftersale.adapters.db.repos import (
     SqlMessageRepository,
     SqlUserRepository,
 )
+from aftersale.adapters.db.stats_repo import SqlStatsRepository
 from aftersale.domain.errors import ConcurrentModification
 
 
@@ -43,6 +45,8 @@ class SqlUnitOfWork:
         self.deadlines = SqlDeadlineRepository(conn, skip_locked=pg)
         self.idempotency = SqlIdempotencyStore(conn)
         self.clock = SqlClockStore(conn)
+        self.evidence = SqlEvidenceRepository(conn)
+        self.stats = SqlStatsRepository(conn)
         return self
 
     def __exit__(
