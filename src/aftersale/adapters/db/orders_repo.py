@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Table, and_, insert, or_, select, update
 from aftersale.adapters.db import tables as t
 from aftersale.domain.entities import CancellationRequest, Dispute, Refund, Return, TimelineEntry
 from aftersale.domain.errors import ConcurrentModification, ValidationFailed
+from aftersale.domain.money import quantize
 from aftersale.domain.order import Order
 from aftersale.domain.order_state import OrderItem, OrderState
 from aftersale.domain.policy import Policy
@@ -107,6 +108,7 @@ class SqlOrderRepository:
                 **data,
                 **kids[row["id"]],
             )
+            _in_minor_units(order)
             for name in ("cancellations", "returns", "disputes"):
                 getattr(order, name).sort(key=_first_time)
             order.refunds.sort(key=lambda r: r.created_at)
@@ -222,6 +224,17 @@ class SqlOrderRepository:
         orders = self._build(rows, history=True)
         nxt = encode_cursor(rows[-1]["created_at"], rows[-1]["seq"]) if more and rows else None
         return orders, nxt
+
+
+def _in_minor_units(order: Order) -> None:
+    """Amounts come back from the database as bare decimals (Decimal("6E+1")); give them the
+    currency's minor units again (60.00), as the domain made them, so texts read right."""
+    owned = (order.cancellations, order.refunds, order.returns, order.disputes, order.items)
+    for obj in (order, *(child for children in owned for child in children)):
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            if isinstance(value, Decimal):
+                setattr(obj, f.name, quantize(value, order.currency))
 
 
 def _first_time(obj: Any) -> datetime:
