@@ -188,6 +188,8 @@ def test_seller_cancel_of_a_paid_order_refunds_in_full_and_accepts_the_request(a
     assert [r["amount"] for r in done["refunds"]] == [order["total"]]
     cancelled = [e for e in done["timeline"] if e["event"] == "cancelled"]
     assert cancelled[-1]["actor"] == "seller" and "out of stock" in cancelled[-1]["detail"]
+    accepted = [e for e in done["timeline"] if e["event"] == "cancellation_accepted"]
+    assert [e["actor"] for e in accepted] == ["seller"]
     assert "message" in api.get_order(order["id"], buyer)["allowed_actions"]
 
 

@@ -103,3 +103,15 @@ def test_an_overlong_key_is_a_validation_error(api: Api) -> None:
     response = api.post("/orders", order_body(buyer, seller), as_=api.admin, key="k" * 256)
     api.problem(response, 422, "validation_error")
     assert count_orders(api, buyer) == 0
+
+
+def test_a_repeat_with_the_same_json_in_another_key_order_is_the_same_request(api: Api) -> None:
+    buyer, seller = api.user("buyer"), api.user("seller")
+    body = order_body(buyer, seller)
+    reordered = dict(reversed(list(body.items())))
+    first = api.post("/orders", body, as_=api.admin, key="create-reordered")
+    second = api.post("/orders", reordered, as_=api.admin, key="create-reordered")
+    assert second.status_code == 201
+    assert second.json() == first.json()
+    assert second.headers.get("idempotent-replayed") == "true"
+    assert count_orders(api, buyer) == 1

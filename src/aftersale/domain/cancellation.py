@@ -137,6 +137,12 @@ class CancellationRules(OrderState):
         request = self.pending_cancellation
         if request is not None:
             request.status, request.responded_at = C.ACCEPTED, ctx.now
+            self._record(
+                ctx,
+                "cancellation_accepted",
+                "The seller cancelled the order, accepting the buyer's request",
+                cancellation_id=request.id,
+            )
         self._cancel(by="seller", reason=why, ctx=ctx)
 
     def _cancel(self, *, by: str, reason: str, ctx: Ctx) -> None:

@@ -111,7 +111,7 @@ class SqlOrderRepository:
             _in_minor_units(order)
             for name in ("cancellations", "returns", "disputes"):
                 getattr(order, name).sort(key=_first_time)
-            order.refunds.sort(key=lambda r: r.created_at)
+            order.refunds.sort(key=lambda r: (r.created_at, r.id))
             self._remember(order)
             orders.append(order)
         return orders

@@ -60,7 +60,7 @@ class IdempotencyMiddleware:
             "?" + scope["query_string"].decode() if scope.get("query_string") else ""
         )
         fingerprint = hashlib.sha256(
-            json.dumps([scope["method"], path, body.hex()]).encode()
+            json.dumps([scope["method"], path, _canonical(body)]).encode()
         ).hexdigest()
         stored = await run_in_threadpool(_claim, rt, actor.user_id, key, fingerprint)
         if stored is not None:
@@ -112,6 +112,15 @@ class IdempotencyMiddleware:
             {"type": "http.response.start", "status": status, "headers": start.get("headers", [])}
         )
         await send({"type": "http.response.body", "body": content})
+
+
+def _canonical(body: bytes) -> str:
+    """The body as compared between repeats: JSON by its content (key order and spacing do
+    not matter, as with Stripe's parameters), anything else byte for byte."""
+    try:
+        return "json:" + json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"))
+    except (ValueError, UnicodeDecodeError):
+        return "raw:" + body.hex()
 
 
 async def _read_body(receive: Receive) -> bytes:
