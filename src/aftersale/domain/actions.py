@@ -38,6 +38,7 @@ ROLES: dict[str, frozenset[Role]] = {
     "escalate_dispute": frozenset({B}),
     "resolve_dispute": frozenset({A}),
     "retry_refund": frozenset({A}),
+    "choose_refund_destination": frozenset({B}),
     "attach_evidence": frozenset({B, SE}),
     "message": frozenset({B, SE, A}),
     "read": frozenset({B, SE, A}),

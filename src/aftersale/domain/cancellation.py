@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aftersale.domain.context import Ctx
 from aftersale.domain.entities import CancellationRequest, CancellationStatus, OrderStatus, new_id
-from aftersale.domain.errors import DomainError
+from aftersale.domain.errors import DomainError, ValidationFailed
 from aftersale.domain.order_state import AFTER_SHIPMENT, PAID_UNSHIPPED, UNSHIPPED, OrderState
 from aftersale.domain.reasons import CANCELLATION_REASONS, check_reason
 from aftersale.domain.validate import optional_text, text
@@ -30,10 +30,18 @@ def already_cancelled() -> DomainError:
 class CancellationRules(OrderState):
     """Cancelling before shipment, by the buyer (directly or by request) or by the seller."""
 
-    def cancel(self, *, reason: object, comment: object, ctx: Ctx) -> bool:
+    def choose_refund_destination(self, refund_to: object, ctx: Ctx) -> None:
+        """Provided by LifecycleRules (declared here for the type checker)."""
+        raise AssertionError("Order composes LifecycleRules before CancellationRules")
+
+    def cancel(
+        self, *, reason: object, comment: object, ctx: Ctx, refund_to: object = None
+    ) -> bool:
         """The buyer's Cancel Order: True if cancelled at once, False if a request was made."""
         code = check_reason(reason, CANCELLATION_REASONS)
         note = optional_text(comment, "comment", max_len=1000)
+        if refund_to is not None and refund_to not in ("original", "balance"):
+            raise ValidationFailed("refund_to must be original or balance", field="refund_to")
         if self.status == S.CANCELLED:
             raise already_cancelled()
         if self.status in AFTER_SHIPMENT:
@@ -42,6 +50,8 @@ class CancellationRules(OrderState):
             self._cancel(by="buyer", reason=code, ctx=ctx)
             return True
         self._request_cancellation(code, note, ctx)
+        if refund_to is not None:
+            self.choose_refund_destination(refund_to, ctx)
         return False
 
     def _request_cancellation(self, reason: str, comment: str | None, ctx: Ctx) -> None:

@@ -13,6 +13,7 @@ from aftersale.domain.validate import text
 
 S = OrderStatus
 PAYMENT_METHODS = ("card", "balance")
+REFUND_DESTINATIONS = ("original", "balance")
 
 
 class LifecycleRules(OrderState):
@@ -39,6 +40,19 @@ class LifecycleRules(OrderState):
         self.paid_at = ctx.now
         self._post(ctx, "payment", (BUYER, -value), (ESCROW, value))
         self._record(ctx, "paid", f"Paid {value} {self.currency} by {method}")
+
+    def choose_refund_destination(self, refund_to: object, ctx: Ctx) -> None:
+        """The buyer sends future refunds to the original payment method or to the balance."""
+        if refund_to not in REFUND_DESTINATIONS:
+            raise ValidationFailed("refund_to must be original or balance", field="refund_to")
+        if self.status in (S.COMPLETED,):
+            raise InvalidState("the order is completed; nothing more will be refunded")
+        method = None if refund_to == "original" else "balance"
+        if method == self.refund_method:
+            return
+        self.refund_method = method
+        where = "the marketplace balance" if method else "the original payment method"
+        self._record(ctx, "refund_destination", f"Future refunds go to {where}")
 
     def pack(self, ctx: Ctx) -> None:
         """The seller has packed the order."""

@@ -90,6 +90,7 @@ class OrderState:
     refunded_amount: Decimal = Decimal(0)
     released_amount: Decimal = Decimal(0)
     payment_method: str | None = None
+    refund_method: str | None = None  # None: back to the original payment method
     payment_reference: str | None = None
     paid_at: datetime | None = None
     packed_at: datetime | None = None
@@ -218,7 +219,7 @@ class OrderState:
             order_id=self.id,
             amount=amount,
             currency=self.currency,
-            method=self.payment_method or "card",
+            method=self.refund_method or self.payment_method or "card",
             status=RefundStatus.PENDING,
             reason=reason,
             source_type=source_type,

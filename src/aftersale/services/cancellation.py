@@ -10,13 +10,19 @@ from aftersale.services.runtime import Runtime
 
 
 def cancel(
-    rt: Runtime, actor: Actor, order_id: str, *, reason: object, comment: object = None
+    rt: Runtime,
+    actor: Actor,
+    order_id: str,
+    *,
+    reason: object,
+    comment: object = None,
+    refund_to: object = None,
 ) -> tuple[bool, dict[str, Any]]:
     """The buyer's Cancel Order: (True, order) if cancelled at once, (False, order) if requested."""
     outcome: dict[str, bool] = {}
 
     def rule(order: Any, ctx: Any) -> bool:
-        outcome["done"] = order.cancel(reason=reason, comment=comment, ctx=ctx)
+        outcome["done"] = order.cancel(reason=reason, comment=comment, refund_to=refund_to, ctx=ctx)
         return outcome["done"]
 
     view = change_order(rt, actor, "cancel", order_id, rule)

@@ -28,3 +28,16 @@ def retry_refund(rt: Runtime, actor: Actor, refund_id: str) -> dict[str, Any]:
         lambda uow: owner_of(uow, "refund", refund_id),
         lambda o, c: o.retry_refund(refund_id, c),
     )
+
+
+def choose_refund_destination(
+    rt: Runtime, actor: Actor, order_id: str, *, refund_to: object
+) -> dict[str, Any]:
+    """The buyer sends future refunds of an order to the original method or the balance."""
+    return change_order(
+        rt,
+        actor,
+        "choose_refund_destination",
+        order_id,
+        lambda o, c: o.choose_refund_destination(refund_to, c),
+    )

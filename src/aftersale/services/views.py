@@ -137,6 +137,7 @@ def order_view(order: Order, ctx: Ctx) -> dict[str, Any]:
         "refunded_amount": money(order.refunded_amount, cur),
         "refundable_amount": money(order.refundable, cur),
         "payment_method": order.payment_method,
+        "refund_to": "balance" if order.refund_method == "balance" else "original",
         "created_at": iso(order.created_at),
         "paid_at": iso(order.paid_at),
         "packed_at": iso(order.packed_at),

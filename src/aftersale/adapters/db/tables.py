@@ -81,6 +81,7 @@ orders = Table(
     Column("refunded_amount", Amount, nullable=False),
     Column("released_amount", Amount, nullable=False),
     Column("payment_method", String(16)),
+    Column("refund_method", String(16)),
     Column("payment_reference", String(200)),
     Column("paid_at", UTCDateTime),
     Column("packed_at", UTCDateTime),

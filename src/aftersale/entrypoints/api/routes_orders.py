@@ -146,3 +146,16 @@ def retry_refund(
 ) -> JSONResponse:
     """Staff issue a failed refund again; answers with the order."""
     return JSONResponse(refunds.retry_refund(rt, actor, refund_id))
+
+
+@router.post("/orders/{order_id}/refund-destination", tags=["refunds"])
+def refund_destination(
+    rt: RtDep,
+    order_id: str,
+    body: s.RefundDestination,
+    actor: Actor = Depends(role("choose_refund_destination")),
+) -> JSONResponse:
+    """The buyer sends future refunds to the original payment method or to the balance."""
+    return JSONResponse(
+        refunds.choose_refund_destination(rt, actor, order_id, refund_to=body.refund_to)
+    )

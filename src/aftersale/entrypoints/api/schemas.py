@@ -50,6 +50,11 @@ class Shipment(Body):
 class CancelBody(Body):
     reason: str
     comment: str | None = None
+    refund_to: Literal["original", "balance"] | None = None
+
+
+class RefundDestination(Body):
+    refund_to: Literal["original", "balance"]
 
 
 class ReasonBody(Body):
