@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import signal
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -116,6 +117,61 @@ def users_create(
         raise typer.Exit(2) from exc
     console.print(f"created {user['role']} {user['id']} <{user['email']}>")
     console.print(f"API token (shown once): {user['token']}")
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="a .jsonl file")],
+    dry_run: Annotated[bool, typer.Option(help="validate every line, write nothing")] = False,
+    batch_size: Annotated[int, typer.Option(min=1, max=100_000)] = 5000,
+    report: Annotated[Path | None, typer.Option(help="write every problem as JSONL")] = None,
+) -> None:
+    """Import existing orders (docs/IMPORT.md); exits 1 if any line was refused."""
+    from rich.progress import Progress
+
+    from aftersale.adapters.db.bulk import SqlImportStore
+    from aftersale.bootstrap import build_runtime
+    from aftersale.services.importer import import_orders
+
+    rt = build_runtime(get_settings())
+    with file.open("rb") as f:
+        total = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
+    with Progress(console=console, transient=False) as bar, file.open(encoding="utf-8") as lines:
+        task = bar.add_task("importing" if not dry_run else "validating", total=total)
+        result = import_orders(
+            rt,
+            SqlImportStore(rt.engine),  # type: ignore[attr-defined]
+            lines,
+            dry_run=dry_run,
+            batch_size=batch_size,
+            progress=lambda n: bar.advance(task, n),
+        )
+    _print_import(result, dry_run=dry_run, report=report)
+    if result.errors:
+        raise typer.Exit(1)
+
+
+def _print_import(result: Any, *, dry_run: bool, report: Path | None) -> None:
+    """Every refused line, the first skipped ids, the totals (and the JSONL report)."""
+    import json
+
+    for p in result.errors:
+        console.print(f"[red]line {p.line}[/red]: {p.code}: {p.reason}", highlight=False)
+    for line, order_id in result.skipped[:20]:
+        console.print(f"line {line}: skipped, order {order_id} exists already", highlight=False)
+    if len(result.skipped) > 20:
+        console.print(f"... and {len(result.skipped) - 20} more existing orders skipped")
+    if report is not None:
+        with report.open("w") as out:
+            for p in result.errors:
+                out.write(json.dumps({"line": p.line, "code": p.code, "reason": p.reason}) + "\n")
+            for line, order_id in result.skipped:
+                out.write(json.dumps({"line": line, "code": "skipped", "id": order_id}) + "\n")
+    verb = "valid" if dry_run else "imported"
+    console.print(
+        f"{result.lines} lines: {result.imported} {verb}, {len(result.skipped)} skipped "
+        f"(existing), {len(result.errors)} refused"
+    )
 
 
 os.environ.setdefault("PYTHONUNBUFFERED", "1")

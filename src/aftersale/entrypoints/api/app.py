@@ -10,8 +10,16 @@ from fastapi import FastAPI
 
 from aftersale.adapters.db.engine import is_sqlite
 from aftersale.bootstrap import build_runtime
-from aftersale.entrypoints.api import problems, routes_admin, routes_after, routes_orders
+from aftersale.entrypoints import web
+from aftersale.entrypoints.api import (
+    problems,
+    routes_admin,
+    routes_after,
+    routes_evidence,
+    routes_orders,
+)
 from aftersale.entrypoints.api.idempotency import IdempotencyMiddleware
+from aftersale.entrypoints.api.served_by import install as install_served_by
 from aftersale.entrypoints.worker import Worker
 from aftersale.services.runtime import Runtime
 from aftersale.services.users import ensure_admin_token
@@ -52,7 +60,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(routes_admin.router)
     app.include_router(routes_orders.router)
     app.include_router(routes_after.router)
+    app.include_router(routes_evidence.router)
     if settings.test_clock:
         app.include_router(routes_admin.clock_router)
+    web.mount(app)
     app.add_middleware(IdempotencyMiddleware)
+    install_served_by(app, enabled=settings.test_clock)
     return app
