@@ -32,9 +32,17 @@ def serve(
     from aftersale.adapters.db.migrate import migrate as run_migrations
 
     settings = get_settings()
-    run_migrations(make_engine(settings.url))
+    engine = make_engine(settings.url)
+    run_migrations(engine)
     logging.basicConfig(level=logging.INFO)
     if workers > 1:
+        if settings.admin_token:  # once here, so N processes never race to create the admin
+            from aftersale.bootstrap import build_runtime
+            from aftersale.services.users import ensure_admin_token
+
+            rt = build_runtime(settings, engine=engine, run_migrations=False)
+            ensure_admin_token(rt, settings.admin_token)
+            rt.close()
         uvicorn.run(
             "aftersale.entrypoints.asgi:app",
             host=host,
