@@ -29,6 +29,8 @@ class Worker:
         while not self._stop.is_set():
             taken = fire_due(self.rt, limit=self.batch)
             total += taken
+            if taken:
+                log.info("took %d due deadlines", taken)
             if taken < self.batch:
                 break
         return total

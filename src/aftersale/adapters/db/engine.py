@@ -18,9 +18,10 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     """An engine tuned for the backend; SQLite files get their folder created."""
     if is_sqlite(url):
         return _sqlite_engine(url)
-    return create_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800
-    )
+    # No pool_pre_ping: it costs a round trip on every checkout (two or three per request).
+    # A connection the server dropped raises OperationalError, which makes SQLAlchemy discard
+    # the pool's stale connections, and every order change retries on OperationalError.
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
 
 
 def _sqlite_engine(url: str) -> Engine:

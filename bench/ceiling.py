@@ -1,0 +1,216 @@
+"""The machine's ceiling: plain SQL transactions through psycopg 3 doing the same row writes
+as the engine, at the same concurrency, with none of the engine's Python around them."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+from sqlalchemy.engine import make_url
+
+Tx = Callable[[psycopg.Cursor[Any], str, datetime], None]
+
+
+def conninfo(url: str) -> str:
+    """A libpq URL from a SQLAlchemy one."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(12)}"
+
+
+CANCELLED = (
+    ", status = 'cancelled', cancelled_at = %(now)s, cancelled_by = 'buyer', "
+    "cancel_reason = 'changed_mind', refunded_amount = 600000"
+)
+
+
+def _bump(cur: psycopg.Cursor[Any], order_id: str, now: datetime, sets: str = "") -> None:
+    """Read the order's version under its row lock, then save with the version check."""
+    cur.execute("SELECT version FROM orders WHERE id = %s FOR UPDATE", (order_id,))
+    row = cur.fetchone()
+    assert row is not None
+    cur.execute(
+        f"UPDATE orders SET version = %(new)s, updated_at = %(now)s{sets} "
+        "WHERE id = %(id)s AND version = %(old)s",
+        {"new": row[0] + 1, "now": now, "id": order_id, "old": row[0]},
+    )
+    assert cur.rowcount == 1
+
+
+def _events(cur: psycopg.Cursor[Any], order_id: str, now: datetime, events: list[str]) -> None:
+    """Timeline and outbox rows, one each per event."""
+    cur.executemany(
+        "INSERT INTO timeline (order_id, at, actor, event, detail) VALUES (%s, %s, %s, %s, %s)",
+        [(order_id, now, "system", e, f"bench {e} detail text") for e in events],
+    )
+    cur.executemany(
+        "INSERT INTO outbox (id, type, order_id, at, data) VALUES (%s, %s, %s, %s, %s)",
+        [(_id("evt"), f"order.{e}", order_id, now, Jsonb({"actor": "buyer"})) for e in events],
+    )
+
+
+def request_tx(cur: psycopg.Cursor[Any], order_id: str, now: datetime) -> None:
+    """What POST /orders/{id}/cancel writes on a paid order."""
+    _bump(cur, order_id, now)
+    can = _id("can")
+    cur.execute(
+        "INSERT INTO cancellations (id, order_id, status, reason, requested_at, respond_by) "
+        "VALUES (%s, %s, 'pending', 'changed_mind', %s, %s)",
+        (can, order_id, now, now + timedelta(hours=72)),
+    )
+    cur.execute(
+        "INSERT INTO deadlines (kind, order_id, subject_id, due_at) VALUES (%s, %s, %s, %s)",
+        ("cancellation_timeout", order_id, can, now + timedelta(hours=72)),
+    )
+    _events(cur, order_id, now, ["cancellation_requested"])
+
+
+def _cancel_rows(cur: psycopg.Cursor[Any], order_id: str, now: datetime, status: str) -> None:
+    """What accepting (or auto-accepting) a request writes besides the order row."""
+    cur.execute(
+        "UPDATE cancellations SET status = %s, responded_at = %s "
+        "WHERE order_id = %s AND status = 'pending'",
+        (status, now, order_id),
+    )
+    ref = _id("ref")
+    cur.execute(
+        "INSERT INTO refunds (id, order_id, amount, currency, method, status, reason, "
+        "source_type, source_id, created_at, expected_by) VALUES "
+        "(%s, %s, 600000, 'USD', 'card', 'pending', 'order_cancelled', 'cancellation', %s, %s, %s)",
+        (ref, order_id, order_id, now, now + timedelta(days=28)),
+    )
+    txn = _id("txn")
+    cur.executemany(
+        "INSERT INTO ledger_entries (order_id, txn_id, account, amount, currency, kind, at) "
+        "VALUES (%s, %s, %s, %s, 'USD', 'refund', %s)",
+        [
+            (order_id, txn, "escrow", -600000, now),
+            (order_id, txn, "refunds_in_transit", 600000, now),
+        ],
+    )
+    cur.execute(
+        "INSERT INTO deadlines (kind, order_id, subject_id, due_at) VALUES (%s, %s, %s, %s)",
+        ("refund_submit", order_id, ref, now),
+    )
+    _events(cur, order_id, now, [status, "cancelled", "refund_created"])
+
+
+def accept_tx(cur: psycopg.Cursor[Any], order_id: str, now: datetime) -> None:
+    """What POST /orders/{id}/cancellation/accept writes."""
+    _bump(cur, order_id, now, CANCELLED)
+    _cancel_rows(cur, order_id, now, "accepted")
+
+
+def run_clients(
+    url: str, ids: list[str], tx: Tx, *, clients: int, seconds: float
+) -> dict[str, float]:
+    """`clients` connections each running `tx` on its own orders for `seconds`."""
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    barrier = threading.Barrier(clients + 1)
+    stop = threading.Event()
+
+    def client(n: int) -> None:
+        with psycopg.connect(conninfo(url)) as conn:
+            mine = ids[n::clients]
+            barrier.wait()
+            for order_id in mine:
+                if stop.is_set():
+                    break
+                began = time.perf_counter()
+                with conn.transaction(), conn.cursor() as cur:
+                    tx(cur, order_id, datetime.now(UTC))
+                latencies[n].append(time.perf_counter() - began)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for th in threads:
+        th.start()
+    barrier.wait()
+    began = time.perf_counter()
+    for th in threads:  # until the time is up, or earlier if every client ran out of orders
+        th.join(max(0.0, began + seconds - time.perf_counter()))
+    stop.set()
+    for th in threads:
+        th.join()
+    elapsed = time.perf_counter() - began
+    every = sorted(x for lat in latencies for x in lat)
+    return {
+        "ops": len(every) / elapsed,
+        "p50_ms": every[len(every) // 2] * 1000,
+        "p99_ms": every[int(len(every) * 0.99)] * 1000,
+        "count": len(every),
+    }
+
+
+def sweep(url: str, *, batch: int) -> dict[str, float]:
+    """A hand-written worker: claim due deadlines with SKIP LOCKED, write what our worker
+    writes per item (gateway row in its own transaction for refund submissions), batched."""
+    fired = 0
+    began = time.perf_counter()
+    with psycopg.connect(conninfo(url)) as conn, psycopg.connect(conninfo(url)) as gateway:
+        while True:
+            with conn.transaction(), conn.cursor() as cur:
+                now = datetime.now(UTC)
+                cur.execute(
+                    "SELECT seq, kind, order_id, subject_id FROM deadlines "
+                    "WHERE fired_at IS NULL AND due_at <= %s ORDER BY due_at, seq LIMIT %s "
+                    "FOR UPDATE SKIP LOCKED",
+                    (now, batch),
+                )
+                rows = cur.fetchall()
+                if not rows:
+                    break
+                ids = sorted({r[2] for r in rows})
+                cur.execute(
+                    "SELECT id, version FROM orders WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+                    (ids,),
+                )
+                cur.fetchall()
+                for _seq, kind, order_id, subject in rows:
+                    sets = CANCELLED if kind == "cancellation_timeout" else ""
+                    cur.execute(
+                        f"UPDATE orders SET version = version + 1, updated_at = %(now)s{sets} "
+                        "WHERE id = %(id)s",
+                        {"now": now, "id": order_id},
+                    )
+                    if kind == "cancellation_timeout":
+                        _cancel_rows(cur, order_id, now, "auto_accepted")
+                    elif kind == "refund_submit":
+                        _submit(cur, gateway, subject, now)
+                cur.execute(
+                    "UPDATE deadlines SET fired_at = %s WHERE seq = ANY(%s) AND fired_at IS NULL",
+                    (now, [r[0] for r in rows]),
+                )
+                fired += len(rows)
+    elapsed = time.perf_counter() - began
+    return {"per_s": fired / elapsed, "fired": fired, "seconds": elapsed}
+
+
+def _submit(
+    cur: psycopg.Cursor[Any], gateway: psycopg.Connection[Any], ref: str, now: datetime
+) -> None:
+    """A refund submission: the sandbox gateway's own transaction, then the refund's rows."""
+    with gateway.transaction():
+        gateway.execute(
+            "INSERT INTO sandbox_refunds (key, reference, amount, currency, method, created_at, "
+            "settles_at) VALUES (%s, %s, 600000, 'USD', 'card', %s, %s)",
+            (ref, f"sbx_{ref}", now, now + timedelta(days=3)),
+        )
+        gateway.execute("SELECT * FROM sandbox_refunds WHERE key = %s", (ref,)).fetchone()
+    cur.execute(
+        "UPDATE refunds SET status = 'processing', gateway_reference = %s, processing_at = %s "
+        "WHERE id = %s",
+        (f"sbx_{ref}", now, ref),
+    )
+    cur.execute(
+        "INSERT INTO deadlines (kind, order_id, subject_id, due_at) "
+        "SELECT 'refund_settle', order_id, id, %s FROM refunds WHERE id = %s",
+        (now + timedelta(days=3), ref),
+    )
