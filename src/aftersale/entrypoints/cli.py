@@ -24,6 +24,7 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64)] = 1,
+    access_log: Annotated[bool, typer.Option(help="log every request")] = False,
 ) -> None:
     """Run the HTTP server (migrating first; on SQLite with the deadline worker inside)."""
     import uvicorn
@@ -49,11 +50,14 @@ def serve(
             port=port,
             workers=workers,
             log_level="warning",
+            access_log=access_log,
         )
     else:
         from aftersale.entrypoints.api.app import create_app
 
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        uvicorn.run(
+            create_app(settings), host=host, port=port, log_level="info", access_log=access_log
+        )
 
 
 @app.command()

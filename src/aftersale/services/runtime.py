@@ -26,6 +26,7 @@ class Runtime:
         default_factory=lambda: (ConcurrentModification,)
     )
     closers: list[Callable[[], None]] = field(default_factory=list)
+    token_cache: dict[str, tuple[Actor, float]] = field(default_factory=dict)
 
     def close(self) -> None:
         """Release the connection pools the adapters hold."""

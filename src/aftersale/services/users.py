@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import time
 from typing import Any, cast
 
 from argon2 import PasswordHasher
@@ -89,11 +90,28 @@ def create_user(
     return user_view(user, token)
 
 
+TOKEN_TTL = 30.0  # seconds a known token is trusted without asking the database again
+TOKEN_CACHE_SIZE = 10_000
+
+
 def actor_for_token(rt: Runtime, token: str) -> Actor | None:
-    """The actor an API token belongs to, if any."""
+    """The actor an API token belongs to, if any (known tokens are cached for 30 s; unknown
+    ones are always looked up, so a new user's token works at once)."""
+    digest = hash_token(token)
+    now = time.monotonic()
+    hit = rt.token_cache.get(digest)
+    if hit is not None and hit[1] > now:
+        return hit[0]
     with rt.uow(readonly=True) as uow:
-        user = uow.users.by_token_hash(hash_token(token))
-    return None if user is None else Actor(user_id=user.id, role=Role(user.role))
+        user = uow.users.by_token_hash(digest)
+    if user is None:
+        rt.token_cache.pop(digest, None)
+        return None
+    actor = Actor(user_id=user.id, role=Role(user.role))
+    if len(rt.token_cache) >= TOKEN_CACHE_SIZE:
+        rt.token_cache.clear()
+    rt.token_cache[digest] = (actor, now + TOKEN_TTL)
+    return actor
 
 
 def ensure_admin_token(rt: Runtime, token: str) -> None:
@@ -105,6 +123,7 @@ def ensure_admin_token(rt: Runtime, token: str) -> None:
         if existing is not None:
             uow.users.set_token_hash(existing.id, hash_token(token))
             uow.commit()
+            rt.token_cache.clear()
             return
     create_user(
         rt, None, email="admin@aftersale.local", name="Platform admin", role="admin", token=token
