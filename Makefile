@@ -29,7 +29,7 @@ types: install ## mypy, strict on domain/ and services/
 	uv run mypy
 
 test: install browser-deps lint types ## Lint, types and the whole test suite (SQLite and PostgreSQL)
-	uv run pytest -q -p no:cacheprovider
+	uv run pytest -q -p no:cacheprovider -n 2 --dist loadfile
 
 bench: install ## Benchmarks; SCALE=full for the recorded figures
 	uv run python -m bench.run --scale $(SCALE)
