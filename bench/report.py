@@ -52,10 +52,14 @@ def table(r: dict[str, Any]) -> str:
             f"| {ours['ops'] / top['ops']:.0%} | ≥ 30% |"
         )
     w, top = r["worker"], r["worker_ceiling"]
+    per_item = (
+        f", {w['statements_per_item']:.2f} statements/item" if "statements_per_item" in w else ""
+    )
     rows.append(
         f"| worker: deadlines fired/s ({r['deadlines']:,} due cancellations, "
         f"{w['fired']:,} firings with their refund submissions) "
-        f"| {w['per_s']:.0f} ({w['seconds']:.1f} s) | {top['per_s']:.0f} ({top['seconds']:.1f} s) "
+        f"| {w['per_s']:.0f} ({w['seconds']:.1f} s{per_item}) "
+        f"| {top['per_s']:.0f} ({top['seconds']:.1f} s) "
         f"| {w['per_s'] / top['per_s']:.0%} | ≥ 50% |"
     )
     rows += [

@@ -24,38 +24,80 @@ def fire_due(
     limit: int = 500,
     exactly_at: datetime | None = None,
 ) -> int:
-    """Fire one batch of deadlines due by `until`; returns how many were taken."""
+    """Fire one batch of deadlines due by `until`; returns how many were taken.
+
+    The batch is first applied in memory and written with one statement per table (inside one
+    savepoint). If anything in it fails, that savepoint is rolled back — the claimed deadlines
+    and the orders stay locked — and the batch is fired again item by item, each in a savepoint
+    of its own, so a failing item is set aside (postponed) and never blocks the others."""
     until = until or rt.clock.now()
     with rt.uow() as uow:
         batch = uow.deadlines.claim(until=until, limit=limit, exactly_at=exactly_at)
         if not batch:
             return 0
-        orders = uow.orders.get_many([d.order_id for d in batch], lock=True, history=False)
-        fired: list[int] = []
-        for d in batch:
-            order = orders.get(d.order_id)
-            try:
-                with uow.savepoint():
-                    if order is None:
-                        raise LookupError(f"order {d.order_id} does not exist")
-                    _apply(rt, uow, order, d)
-                fired.append(d.seq)
-            except Exception as exc:  # one bad item is set aside, never blocks the batch
-                log.exception("deadline %s %s failed", d.kind, d.subject_id)
-                # the order's in-memory state may be half-changed: reload it for later items
-                orders.update(uow.orders.get_many([d.order_id], lock=True, history=False))
-                uow.deadlines.postpone(
-                    d.seq,
-                    error=repr(exc),
-                    retry_at=d.due_at + timedelta(seconds=min(60 * 2**d.attempts, 3600)),
-                )
+        order_ids = [d.order_id for d in batch]
+        # locked before the savepoint, so rolling the savepoint back keeps the locks
+        orders = uow.orders.get_many(order_ids, lock=True, history=False)
+        together = True
+        try:
+            with uow.savepoint():
+                _fire_together(rt, uow, batch, orders)
+        except Exception:
+            log.warning("a deadline of the batch failed; firing it item by item", exc_info=True)
+            together = False
+        if together:
+            fired = [d.seq for d in batch]
+        else:  # the batch's writes were undone: reload the orders, go one by one
+            orders = uow.orders.get_many(order_ids, lock=True, history=False)
+            fired = _fire_one_by_one(rt, uow, batch, orders)
         uow.deadlines.mark_fired(fired, rt.clock.now() if rt.test_clock is None else until)
         uow.commit()
         return len(batch)
 
 
-def _apply(rt: Runtime, uow: UnitOfWork, order: Order, d: DueDeadline) -> None:
-    """Apply one deadline to its order, as of the deadline's own due time."""
+def _fire_together(
+    rt: Runtime, uow: UnitOfWork, batch: list[DueDeadline], orders: dict[str, Order]
+) -> None:
+    """The fast path: apply every deadline in memory, in the batch's order, then write each
+    table once for the whole batch. Raises on the first item that fails."""
+    touched: dict[str, Order] = {}
+    for d in batch:
+        order = orders.get(d.order_id)
+        if order is None:
+            raise LookupError(f"order {d.order_id} does not exist")
+        _apply(rt, order, d)
+        touched[order.id] = order
+    uow.orders.save_many(list(touched.values()))
+
+
+def _fire_one_by_one(
+    rt: Runtime, uow: UnitOfWork, batch: list[DueDeadline], orders: dict[str, Order]
+) -> list[int]:
+    """The safe path: each deadline in a savepoint of its own; a failing one is postponed."""
+    fired: list[int] = []
+    for d in batch:
+        order = orders.get(d.order_id)
+        try:
+            with uow.savepoint():
+                if order is None:
+                    raise LookupError(f"order {d.order_id} does not exist")
+                _apply(rt, order, d)
+                uow.orders.save_many([order])
+            fired.append(d.seq)
+        except Exception as exc:  # one bad item is set aside, never blocks the batch
+            log.exception("deadline %s %s failed", d.kind, d.subject_id)
+            # the order's in-memory state may be half-changed: reload it for later items
+            orders.update(uow.orders.get_many([d.order_id], lock=True, history=False))
+            uow.deadlines.postpone(
+                d.seq,
+                error=repr(exc),
+                retry_at=d.due_at + timedelta(seconds=min(60 * 2**d.attempts, 3600)),
+            )
+    return fired
+
+
+def _apply(rt: Runtime, order: Order, d: DueDeadline) -> None:
+    """Apply one deadline to its order in memory, as of the deadline's own due time."""
     ctx = Ctx(actor=SYSTEM, now=d.due_at, calendar=rt.calendar)
     if d.kind in ORDER_DEADLINES:
         order.fire_deadline(d.kind, d.subject_id, ctx)
@@ -63,7 +105,6 @@ def _apply(rt: Runtime, uow: UnitOfWork, order: Order, d: DueDeadline) -> None:
         _settle_refund(rt, order, d, ctx)
     else:
         raise ValueError(f"unknown deadline kind {d.kind}")
-    uow.orders.save(order)
 
 
 def _settle_refund(rt: Runtime, order: Order, d: DueDeadline, ctx: Ctx) -> None:

@@ -71,6 +71,11 @@ class OrderRepository(Protocol):
         """Write an order's changes with a version check."""
         ...
 
+    def save_many(self, orders: list[Order], *, skip_unchanged: bool = True) -> None:
+        """Write several orders' changes, one statement per table, each with a version check;
+        with `skip_unchanged`, an order with nothing to write is left as it is."""
+        ...
+
     def order_id_of(self, kind: str, object_id: str) -> str | None:
         """The order owning a return, dispute or refund."""
         ...

@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, insert, or_, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, insert, or_, select, update
 
 from aftersale.adapters.db import tables as t
 from aftersale.domain.entities import CancellationRequest, Dispute, Refund, Return, TimelineEntry
@@ -120,6 +120,7 @@ class SqlOrderRepository:
         self._seen[order.id] = {
             "version": order.version,
             "timeline": len(order.timeline),
+            "scalars": _scalars(order),
             **{name: {c.id: row_of(c) for c in getattr(order, name)} for name, _, _ in CHILDREN},
         }
 
@@ -129,62 +130,123 @@ class SqlOrderRepository:
         self._seen[order.id] = {
             "version": order.version,
             "timeline": 0,
+            "scalars": _scalars(order),
             **{name: {} for name, _, _ in CHILDREN},
         }
-        self._write_children(order)
+        self._write_children([order])
 
     def save(self, order: Order) -> None:
         """Write an order's changes, failing if another transaction changed it meanwhile."""
-        seen = self._seen[order.id]
-        values = self._order_row(order)
-        values["version"] = seen["version"] + 1
-        result = self.conn.execute(
-            update(t.orders)
-            .where(t.orders.c.id == order.id, t.orders.c.version == seen["version"])
-            .values(**values)
-        )
-        if result.rowcount != 1:
-            raise ConcurrentModification(f"order {order.id} was changed by another request")
-        order.version = seen["version"] = values["version"]
-        self._write_children(order)
+        self.save_many([order], skip_unchanged=False)
 
-    def _order_row(self, order: Order) -> dict[str, Any]:
-        row = {k: getattr(order, k) for k in SCALARS}
-        row["items"] = [
-            {
-                "sku": i.sku,
-                "title": i.title,
-                "quantity": i.quantity,
-                "unit_price": str(i.unit_price),
-            }
-            for i in order.items
-        ]
-        row["policy"] = order.policy.as_dict()
+    def save_many(self, orders: list[Order], *, skip_unchanged: bool = True) -> None:
+        """Write the changes of several orders with one statement per table: one executemany
+        UPDATE of the orders (each with its version check) and one executemany per child table.
+        With `skip_unchanged`, an order with nothing to write keeps its row and version.
+
+        Raises ConcurrentModification if any order was changed by another transaction
+        meanwhile; the caller must then roll back (some rows may have been written)."""
+        changed: list[Order] = []
+        columns: set[str] = set()
+        for order in orders:
+            seen = self._seen[order.id]
+            diff = _changed_columns(seen["scalars"], order)
+            if skip_unchanged and not diff and not self._has_child_changes(order):
+                continue
+            changed.append(order)
+            columns.update(diff)
+        if not changed:
+            return
+        params = []
+        for order in changed:
+            seen = self._seen[order.id]
+            row = self._order_row(order, columns)
+            row["version"] = seen["version"] + 1
+            row["_id"] = order.id
+            row["_old"] = seen["version"]
+            params.append(row)
+        o = t.orders.c
+        statement = update(t.orders).where(o.id == bindparam("_id"), o.version == bindparam("_old"))
+        result = self.conn.execute(statement, params)
+        # each id matches at most one row, so the total is len(params) only if every one matched
+        # (both drivers report the sum of the per-row counts for an executemany)
+        if result.rowcount != len(params):
+            which = f"order {changed[0].id}" if len(changed) == 1 else "an order of the batch"
+            raise ConcurrentModification(f"{which} was changed by another request")
+        for order, row in zip(changed, params, strict=True):
+            seen = self._seen[order.id]
+            order.version = seen["version"] = row["version"]
+            seen["scalars"] = _scalars(order)
+        self._write_children(changed)
+
+    def _has_child_changes(self, order: Order) -> bool:
+        seen = self._seen[order.id]
+        if len(order.timeline) != seen["timeline"]:
+            return True
+        if order.new_ledger or order.new_deadlines or order.new_events:
+            return True
+        for name, _, _ in CHILDREN:
+            before: dict[str, dict[str, Any]] = seen[name]
+            children = getattr(order, name)
+            if len(children) != len(before):
+                return True
+            for child in children:
+                if before.get(child.id) != row_of(child):
+                    return True
+        return False
+
+    def _order_row(self, order: Order, columns: set[str] | None = None) -> dict[str, Any]:
+        row = {k: getattr(order, k) for k in SCALARS if columns is None or k in columns}
+        if columns is None or "items" in columns:
+            row["items"] = [
+                {
+                    "sku": i.sku,
+                    "title": i.title,
+                    "quantity": i.quantity,
+                    "unit_price": str(i.unit_price),
+                }
+                for i in order.items
+            ]
+        if columns is None or "policy" in columns:
+            row["policy"] = order.policy.as_dict()
         return row
 
-    def _write_children(self, order: Order) -> None:
-        seen = self._seen[order.id]
+    def _write_children(self, orders: list[Order]) -> None:
+        """Insert or update what these orders own, one executemany per table and kind."""
         for name, table, _ in CHILDREN:
-            before: dict[str, dict[str, Any]] = seen[name]
-            for child in getattr(order, name):
-                row = row_of(child)
-                if child.id not in before:
-                    self.conn.execute(insert(table).values(**row))
-                elif before[child.id] != row:
-                    self.conn.execute(update(table).where(table.c.id == child.id).values(**row))
-                before[child.id] = row
-        new_tl = order.timeline[seen["timeline"] :]
-        if new_tl:
-            self.conn.execute(insert(t.timeline), [row_of(e) for e in new_tl])
+            inserts: list[dict[str, Any]] = []
+            updates: list[dict[str, Any]] = []
+            for order in orders:
+                before: dict[str, dict[str, Any]] = self._seen[order.id][name]
+                for child in getattr(order, name):
+                    row = row_of(child)
+                    if child.id not in before:
+                        inserts.append(row)
+                    elif before[child.id] != row:
+                        changes = {k: v for k, v in row.items() if k != "id"}
+                        updates.append({**changes, "_id": child.id})
+                    before[child.id] = row
+            if updates:
+                self.conn.execute(update(table).where(table.c.id == bindparam("_id")), updates)
+            if inserts:
+                self.conn.execute(insert(table), inserts)
+        new_tl: list[dict[str, Any]] = []
+        for order in orders:
+            seen = self._seen[order.id]
+            new_tl += [row_of(e) for e in order.timeline[seen["timeline"] :]]
             seen["timeline"] = len(order.timeline)
-        for table, items in (
-            (t.ledger, order.new_ledger),
-            (t.deadlines, order.new_deadlines),
-            (t.outbox, order.new_events),
+        if new_tl:
+            self.conn.execute(insert(t.timeline), new_tl)
+        for table, attr in (
+            (t.ledger, "new_ledger"),
+            (t.deadlines, "new_deadlines"),
+            (t.outbox, "new_events"),
         ):
-            if items:
-                self.conn.execute(insert(table), [row_of(x) for x in items])
-                items.clear()
+            rows = [row_of(x) for order in orders for x in getattr(order, attr)]
+            if rows:
+                self.conn.execute(insert(table), rows)
+            for order in orders:
+                getattr(order, attr).clear()
 
     def order_id_of(self, kind: str, object_id: str) -> str | None:
         """The order that owns a return, dispute or refund."""
@@ -224,6 +286,20 @@ class SqlOrderRepository:
         orders = self._build(rows, history=True)
         nxt = encode_cursor(rows[-1]["created_at"], rows[-1]["seq"]) if more and rows else None
         return orders, nxt
+
+
+def _scalars(order: Order) -> dict[str, Any]:
+    """What `save` compares to find the order's changed columns (items and policy included)."""
+    values = {k: getattr(order, k) for k in SCALARS}
+    values["items"] = [(i.sku, i.title, i.quantity, i.unit_price) for i in order.items]
+    values["policy"] = order.policy
+    return values
+
+
+def _changed_columns(before: dict[str, Any], order: Order) -> set[str]:
+    """The order's columns whose values differ from `before` (version is not one of them)."""
+    now = _scalars(order)
+    return {k for k, v in now.items() if k != "version" and before[k] != v}
 
 
 def _in_minor_units(order: Order) -> None:
