@@ -150,11 +150,15 @@ def run_clients(
 
 
 def sweep(url: str, *, batch: int) -> dict[str, float]:
-    """A hand-written worker: claim due deadlines with SKIP LOCKED, write what our worker
-    writes per item (gateway row in its own transaction for refund submissions), batched."""
+    """A hand-written worker: claim due deadlines with SKIP LOCKED, lock their orders, write
+    what our worker writes per item, each table once per batch (as our worker does), and the
+    gateway row per refund submission on its own autocommit connection."""
     fired = 0
     began = time.perf_counter()
-    with psycopg.connect(conninfo(url)) as conn, psycopg.connect(conninfo(url)) as gateway:
+    with (
+        psycopg.connect(conninfo(url)) as conn,
+        psycopg.connect(conninfo(url), autocommit=True) as gateway,
+    ):
         while True:
             with conn.transaction(), conn.cursor() as cur:
                 now = datetime.now(UTC)
@@ -173,17 +177,7 @@ def sweep(url: str, *, batch: int) -> dict[str, float]:
                     (ids,),
                 )
                 cur.fetchall()
-                for _seq, kind, order_id, subject in rows:
-                    sets = CANCELLED if kind == "cancellation_timeout" else ""
-                    cur.execute(
-                        f"UPDATE orders SET version = version + 1, updated_at = %(now)s{sets} "
-                        "WHERE id = %(id)s",
-                        {"now": now, "id": order_id},
-                    )
-                    if kind == "cancellation_timeout":
-                        _cancel_rows(cur, order_id, now, "auto_accepted")
-                    elif kind == "refund_submit":
-                        _submit(cur, gateway, subject, now)
+                _write_batch(cur, gateway, rows, now)
                 cur.execute(
                     "UPDATE deadlines SET fired_at = %s WHERE seq = ANY(%s) AND fired_at IS NULL",
                     (now, [r[0] for r in rows]),
@@ -193,24 +187,65 @@ def sweep(url: str, *, batch: int) -> dict[str, float]:
     return {"per_s": fired / elapsed, "fired": fired, "seconds": elapsed}
 
 
-def _submit(
-    cur: psycopg.Cursor[Any], gateway: psycopg.Connection[Any], ref: str, now: datetime
+def _write_batch(
+    cur: psycopg.Cursor[Any], gateway: psycopg.Connection[Any], rows: list[Any], now: datetime
 ) -> None:
-    """A refund submission: the sandbox gateway's own transaction, then the refund's rows."""
-    with gateway.transaction():
+    """The rows of one batch, one statement per table."""
+    timeouts = [r[2] for r in rows if r[1] == "cancellation_timeout"]
+    submits = [(r[2], r[3]) for r in rows if r[1] == "refund_submit"]
+    cur.executemany(
+        f"UPDATE orders SET version = version + 1, updated_at = %(now)s{CANCELLED} "
+        "WHERE id = %(id)s",
+        [{"now": now, "id": o} for o in timeouts],
+    )
+    cur.executemany(
+        "UPDATE orders SET version = version + 1, updated_at = %(now)s WHERE id = %(id)s",
+        [{"now": now, "id": o} for o, _ in submits],
+    )
+    cur.executemany(
+        "UPDATE cancellations SET status = 'auto_accepted', responded_at = %s "
+        "WHERE order_id = %s AND status = 'pending'",
+        [(now, o) for o in timeouts],
+    )
+    refs = [(_id("ref"), o) for o in timeouts]
+    cur.executemany(
+        "INSERT INTO refunds (id, order_id, amount, currency, method, status, reason, "
+        "source_type, source_id, created_at, expected_by) VALUES "
+        "(%s, %s, 600000, 'USD', 'card', 'pending', 'order_cancelled', 'cancellation', %s, %s, %s)",
+        [(ref, o, o, now, now + timedelta(days=28)) for ref, o in refs],
+    )
+    legs = []
+    for o in timeouts:
+        txn = _id("txn")
+        legs += [(o, txn, "escrow", -600000, now), (o, txn, "refunds_in_transit", 600000, now)]
+    cur.executemany(
+        "INSERT INTO ledger_entries (order_id, txn_id, account, amount, currency, kind, at) "
+        "VALUES (%s, %s, %s, %s, 'USD', 'refund', %s)",
+        legs,
+    )
+    for _, ref in submits:  # the gateway: its own round trip per refund, as the sandbox does
         gateway.execute(
             "INSERT INTO sandbox_refunds (key, reference, amount, currency, method, created_at, "
-            "settles_at) VALUES (%s, %s, 600000, 'USD', 'card', %s, %s)",
+            "settles_at) VALUES (%s, %s, 600000, 'USD', 'card', %s, %s) "
+            "ON CONFLICT (key) DO NOTHING RETURNING *",
             (ref, f"sbx_{ref}", now, now + timedelta(days=3)),
-        )
-        gateway.execute("SELECT * FROM sandbox_refunds WHERE key = %s", (ref,)).fetchone()
-    cur.execute(
+        ).fetchall()
+    cur.executemany(
         "UPDATE refunds SET status = 'processing', gateway_reference = %s, processing_at = %s "
         "WHERE id = %s",
-        (f"sbx_{ref}", now, ref),
+        [(f"sbx_{ref}", now, ref) for _, ref in submits],
     )
-    cur.execute(
-        "INSERT INTO deadlines (kind, order_id, subject_id, due_at) "
-        "SELECT 'refund_settle', order_id, id, %s FROM refunds WHERE id = %s",
-        (now + timedelta(days=3), ref),
+    cur.executemany(
+        "INSERT INTO deadlines (kind, order_id, subject_id, due_at) VALUES (%s, %s, %s, %s)",
+        [("refund_submit", o, ref, now) for ref, o in refs]
+        + [("refund_settle", o, ref, now + timedelta(days=3)) for o, ref in submits],
+    )
+    events = [(o, e) for o in timeouts for e in ("auto_accepted", "cancelled", "refund_created")]
+    cur.executemany(
+        "INSERT INTO timeline (order_id, at, actor, event, detail) VALUES (%s, %s, %s, %s, %s)",
+        [(o, now, "system", e, f"bench {e} detail text") for o, e in events],
+    )
+    cur.executemany(
+        "INSERT INTO outbox (id, type, order_id, at, data) VALUES (%s, %s, %s, %s, %s)",
+        [(_id("evt"), f"order.{e}", o, now, Jsonb({"actor": "system"})) for o, e in events],
     )
