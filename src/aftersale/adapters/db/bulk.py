@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from aftersale.adapters.db import tables as t
 from aftersale.adapters.db.engine import is_sqlite
+from aftersale.adapters.db.orders_repo import owned_mask
 from aftersale.adapters.db.types import SCALE, Amount, EnumStr, UTCDateTime
 from aftersale.domain.entities import (
     CancellationRequest,
@@ -117,7 +118,7 @@ def _converter(kind: Any) -> Callable[[Any], Any]:
     return _plain
 
 
-ORDER = _Shape(t.orders, OrderState, items=_items, policy=attrgetter("policy"))
+ORDER = _Shape(t.orders, OrderState, items=_items, policy=attrgetter("policy"), owned=owned_mask)
 SHAPES: tuple[tuple[_Shape, Callable[[Order], Iterable[Any]]], ...] = (
     (ORDER, lambda o: (o,)),
     (_Shape(t.cancellations, CancellationRequest), attrgetter("cancellations")),

@@ -42,6 +42,7 @@ SCALARS = [
         "new_events",
     }
 ]
+OWNED_BITS = (1, 2, 4, 8)  # cancellations, refunds, returns, disputes (orders.owned)
 LOCATORS = {"return": t.returns, "dispute": t.disputes, "refund": t.refunds}
 
 
@@ -87,8 +88,11 @@ class SqlOrderRepository:
     def _build(self, rows: list[Any], *, history: bool) -> list[Order]:
         ids = [r["id"] for r in rows]
         kids: dict[str, dict[str, list[Any]]] = {i: {n: [] for n, _, _ in CHILDREN} for i in ids}
-        for name, table, cls in CHILDREN:
-            for child in self.conn.execute(select(table).where(table.c.order_id.in_(ids))):
+        for (name, table, cls), bit in zip(CHILDREN, OWNED_BITS, strict=True):
+            having = [r["id"] for r in rows if r["owned"] & bit]  # skip tables known empty
+            if not having:
+                continue
+            for child in self.conn.execute(select(table).where(table.c.order_id.in_(having))):
                 obj = cls(**child._mapping)
                 kids[obj.order_id][name].append(obj)
         timelines: dict[str, list[Any]] = {i: [] for i in ids}
@@ -209,6 +213,8 @@ class SqlOrderRepository:
             ]
         if columns is None or "policy" in columns:
             row["policy"] = order.policy.as_dict()
+        if columns is None or "owned" in columns:
+            row["owned"] = owned_mask(order)
         return row
 
     def _write_children(self, orders: list[Order]) -> None:
@@ -293,7 +299,16 @@ def _scalars(order: Order) -> dict[str, Any]:
     values = {k: getattr(order, k) for k in SCALARS}
     values["items"] = [(i.sku, i.title, i.quantity, i.unit_price) for i in order.items]
     values["policy"] = order.policy
+    values["owned"] = owned_mask(order)
     return values
+
+
+def owned_mask(order: Order) -> int:
+    """Which child tables hold rows of this order (a bit per table of CHILDREN), so loading
+    skips the queries that would find nothing."""
+    return sum(
+        bit for (name, _, _), bit in zip(CHILDREN, OWNED_BITS, strict=True) if getattr(order, name)
+    )
 
 
 def _changed_columns(before: dict[str, Any], order: Order) -> set[str]:

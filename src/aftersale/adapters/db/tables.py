@@ -82,6 +82,9 @@ orders = Table(
     Column("released_amount", Amount, nullable=False),
     Column("payment_method", String(16)),
     Column("refund_method", String(16)),
+    # Bits of the child tables that hold rows of the order (1 cancellations, 2 refunds,
+    # 4 returns, 8 disputes); 15, the default, means "look in all of them".
+    Column("owned", Integer, nullable=False, server_default="15"),
     Column("payment_reference", String(200)),
     Column("paid_at", UTCDateTime),
     Column("packed_at", UTCDateTime),
