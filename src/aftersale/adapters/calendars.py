@@ -12,8 +12,8 @@ import holidays
 def _holidays(country: str, year: int) -> frozenset[date]:
     try:
         return frozenset(holidays.country_holidays(country, years=year).keys())
-    except NotImplementedError:
-        return frozenset()
+    except NotImplementedError:  # the package has no calendar for this country:
+        return frozenset()  # count weekdays only, so the promise never falls later than due
 
 
 class HolidayCalendar:
