@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, and_, bindparam, insert, or_, select, update
 
+from aftersale.adapters.db import fast
 from aftersale.adapters.db import tables as t
 from aftersale.domain.entities import CancellationRequest, Dispute, Refund, Return, TimelineEntry
 from aftersale.domain.errors import ConcurrentModification, ValidationFailed
@@ -61,13 +62,10 @@ class SqlOrderRepository:
 
     def get(self, order_id: str, *, lock: bool = True, history: bool = True) -> Order | None:
         """Load an order with what it owns; `lock` holds it until the transaction ends."""
-        query = select(t.orders).where(t.orders.c.id == order_id)
-        if lock and self.locking:
-            query = query.with_for_update()
-        row = self.conn.execute(query).mappings().first()
-        if row is None:
+        found = fast.rows(self.conn, self._select_orders(1, lock), {"p0": order_id})
+        if not found:
             return None
-        return self._build([row], history=history)[0]
+        return self._build(found, history=history)[0]
 
     def get_many(
         self, order_ids: list[str], *, lock: bool = True, history: bool = False
@@ -75,33 +73,48 @@ class SqlOrderRepository:
         """Load several orders at once (ids sorted, so lockers never deadlock)."""
         if not order_ids:
             return {}
-        query = (
-            select(t.orders)
-            .where(t.orders.c.id.in_(sorted(set(order_ids))))
-            .order_by(t.orders.c.id)
-        )
-        if lock and self.locking:
-            query = query.with_for_update()
-        rows = list(self.conn.execute(query).mappings())
-        return {o.id: o for o in self._build(rows, history=history)}
+        ids = sorted(set(order_ids))
+        found = fast.rows(self.conn, self._select_orders(len(ids), lock), _numbered(ids))
+        return {o.id: o for o in self._build(found, history=history)}
+
+    def _select_orders(self, n: int, lock: bool) -> fast.Compiled:
+        """SELECT orders by n ids (ordered by id, so lockers never deadlock)."""
+        lock = lock and self.locking
+
+        def build() -> Any:
+            query = select(t.orders).where(t.orders.c.id.in_(_marks(n))).order_by(t.orders.c.id)
+            return query.with_for_update() if lock else query
+
+        return fast.compiled(self.conn, ("orders.get", n, lock), build)
+
+    def _select_of(self, table: Table, n: int, columns: tuple[str, ...] | None = None) -> Any:
+        """SELECT a child table's rows of n orders (the timeline in its order)."""
+
+        def build() -> Any:
+            picked = [table.c[c] for c in columns] if columns else [table]
+            query = select(*picked).where(table.c.order_id.in_(_marks(n)))
+            return query.order_by(table.c.seq) if table is t.timeline else query
+
+        return fast.compiled(self.conn, (table.name, "of", n), build)
 
     def _build(self, rows: list[Any], *, history: bool) -> list[Order]:
+        if not rows:
+            return []
         ids = [r["id"] for r in rows]
         kids: dict[str, dict[str, list[Any]]] = {i: {n: [] for n, _, _ in CHILDREN} for i in ids}
         for (name, table, cls), bit in zip(CHILDREN, OWNED_BITS, strict=True):
             having = [r["id"] for r in rows if r["owned"] & bit]  # skip tables known empty
             if not having:
                 continue
-            for child in self.conn.execute(select(table).where(table.c.order_id.in_(having))):
-                obj = cls(**child._mapping)
+            query = self._select_of(table, len(having))
+            for child in fast.rows(self.conn, query, _numbered(having)):
+                obj = cls(**child)
                 kids[obj.order_id][name].append(obj)
         timelines: dict[str, list[Any]] = {i: [] for i in ids}
         if history:
-            cols = [t.timeline.c[n] for n in ("order_id", "at", "actor", "event", "detail")]
-            for tl in self.conn.execute(
-                select(*cols).where(t.timeline.c.order_id.in_(ids)).order_by(t.timeline.c.seq)
-            ):
-                timelines[tl.order_id].append(TimelineEntry(**tl._mapping))
+            query = self._select_of(t.timeline, len(ids), TIMELINE_COLUMNS)
+            for tl in fast.rows(self.conn, query, _numbered(ids)):
+                timelines[tl["order_id"]].append(TimelineEntry(**tl))
         orders = []
         for row in rows:
             data = {k: row[k] for k in SCALARS}
@@ -130,7 +143,7 @@ class SqlOrderRepository:
 
     def add(self, order: Order) -> None:
         """Insert a new order with everything it owns."""
-        self.conn.execute(insert(t.orders).values(**self._order_row(order)))
+        self._insert(t.orders, [self._order_row(order)])
         self._seen[order.id] = {
             "version": order.version,
             "timeline": 0,
@@ -169,12 +182,16 @@ class SqlOrderRepository:
             row["_id"] = order.id
             row["_old"] = seen["version"]
             params.append(row)
-        o = t.orders.c
-        statement = update(t.orders).where(o.id == bindparam("_id"), o.version == bindparam("_old"))
-        result = self.conn.execute(statement, params)
+        keys = tuple(k for k in params[0] if k not in ("_id", "_old"))
+
+        def build() -> Any:
+            o = t.orders.c
+            return update(t.orders).where(o.id == bindparam("_id"), o.version == bindparam("_old"))
+
+        statement = fast.compiled(self.conn, ("orders.update", keys), build, keys)
         # each id matches at most one row, so the total is len(params) only if every one matched
         # (both drivers report the sum of the per-row counts for an executemany)
-        if result.rowcount != len(params):
+        if fast.executemany(self.conn, statement, params) != len(params):
             which = f"order {changed[0].id}" if len(changed) == 1 else "an order of the batch"
             raise ConcurrentModification(f"{which} was changed by another request")
         for order, row in zip(changed, params, strict=True):
@@ -233,16 +250,16 @@ class SqlOrderRepository:
                         updates.append({**changes, "_id": child.id})
                     before[child.id] = row
             if updates:
-                self.conn.execute(update(table).where(table.c.id == bindparam("_id")), updates)
+                self._update_children(table, updates)
             if inserts:
-                self.conn.execute(insert(table), inserts)
+                self._insert(table, inserts)
         new_tl: list[dict[str, Any]] = []
         for order in orders:
             seen = self._seen[order.id]
             new_tl += [row_of(e) for e in order.timeline[seen["timeline"] :]]
             seen["timeline"] = len(order.timeline)
         if new_tl:
-            self.conn.execute(insert(t.timeline), new_tl)
+            self._insert(t.timeline, new_tl)
         for table, attr in (
             (t.ledger, "new_ledger"),
             (t.deadlines, "new_deadlines"),
@@ -250,9 +267,28 @@ class SqlOrderRepository:
         ):
             rows = [row_of(x) for order in orders for x in getattr(order, attr)]
             if rows:
-                self.conn.execute(insert(table), rows)
+                self._insert(table, rows)
             for order in orders:
                 getattr(order, attr).clear()
+
+    def _insert(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        """One executemany INSERT of rows that all have the same keys."""
+        keys = tuple(rows[0])
+        statement = fast.compiled(
+            self.conn, (table.name, "insert", keys), lambda: insert(table).inline(), keys
+        )
+        fast.executemany(self.conn, statement, rows)
+
+    def _update_children(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        """One executemany UPDATE ... WHERE id = :_id of rows that all have the same keys."""
+        keys = tuple(k for k in rows[0] if k != "_id")
+        statement = fast.compiled(
+            self.conn,
+            (table.name, "update", keys),
+            lambda: update(table).where(table.c.id == bindparam("_id")),
+            keys,
+        )
+        fast.executemany(self.conn, statement, rows)
 
     def order_id_of(self, kind: str, object_id: str) -> str | None:
         """The order that owns a return, dispute or refund."""
@@ -292,6 +328,18 @@ class SqlOrderRepository:
         orders = self._build(rows, history=True)
         nxt = encode_cursor(rows[-1]["created_at"], rows[-1]["seq"]) if more and rows else None
         return orders, nxt
+
+
+TIMELINE_COLUMNS = ("order_id", "at", "actor", "event", "detail")
+
+
+def _marks(n: int) -> list[Any]:
+    """n bind parameters p0 .. p(n-1), for an IN list compiled once per length."""
+    return [bindparam(f"p{i}") for i in range(n)]
+
+
+def _numbered(values: list[str]) -> dict[str, str]:
+    return {f"p{i}": v for i, v in enumerate(values)}
 
 
 def _scalars(order: Order) -> dict[str, Any]:

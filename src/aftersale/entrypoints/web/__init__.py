@@ -12,12 +12,27 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aftersale.entrypoints.web import auth, buyer, help, i18n, seller, staff
 from aftersale.entrypoints.web.render import render
 from aftersale.entrypoints.web.session import COOKIE, MAX_AGE, LoginRequired, PageError
 
 STATIC_DIR = Path(__file__).parent / "static"
+
+
+class PageSessions(SessionMiddleware):
+    """The session cookie for the pages only: API calls (bearer tokens) skip its work."""
+
+    def __init__(self, app: ASGIApp, **options: object) -> None:
+        super().__init__(app, **options)  # type: ignore[arg-type]
+        self.inner = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/api/"):
+            await self.inner(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
 
 
 def _error_page(request: Request, exc: PageError) -> HTMLResponse:
@@ -39,7 +54,7 @@ def mount(app: FastAPI) -> None:
     settings = app.state.settings
     i18n.load_all()
     app.add_middleware(
-        SessionMiddleware,
+        PageSessions,
         secret_key=settings.session_secret(),
         session_cookie=COOKIE,
         max_age=MAX_AGE,

@@ -1,0 +1,147 @@
+"""Hot statements compiled once per dialect and run straight on the driver's cursor.
+
+SQLAlchemy Core spends ~130 µs of Python per statement on cache keys, compilation lookups and
+result set-up (measured on this project's bench machine: an INSERT costs 173 µs through Core,
+47 µs on the cursor). The order repository runs ~7 statements per API request, so its hot ones
+(load an order, write its changes) are compiled here once per (dialect, shape) and executed on
+the DBAPI cursor of the same connection, inside the same transaction. What SQLAlchemy would do
+is kept: its compiled SQL text (with PostgreSQL's casts), its bind processors (Amount, UTC
+datetimes, enums, JSON) and its result processors, and driver errors are wrapped as SQLAlchemy's
+(IntegrityError, OperationalError ...), so callers see exactly what Core would have raised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, exc
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import ClauseElement
+
+Processor = Callable[[Any], Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    """One statement's SQL text and how to convert its parameters and result rows."""
+
+    sql: str
+    positional: tuple[str, ...] | None  # parameter order for qmark drivers (SQLite)
+    binds: tuple[tuple[str, Callable[[Any], Any]], ...]
+    keys: tuple[str, ...]  # result column names (SELECT)
+    results: tuple[tuple[int, Callable[[Any], Any]], ...]
+
+
+_CACHE: dict[tuple[str, Hashable], Compiled] = {}
+
+
+def compiled(
+    conn: Connection,
+    key: Hashable,
+    build: Callable[[], ClauseElement],
+    column_keys: Sequence[str] | None = None,
+) -> Compiled:
+    """The statement `build()` makes, compiled for this connection's dialect (once per key)."""
+    dialect = conn.dialect
+    found = _CACHE.get((dialect.name, key))
+    if found is None:
+        found = _CACHE[(dialect.name, key)] = _compile(
+            build(), dialect, list(column_keys) if column_keys is not None else None
+        )
+    return found
+
+
+def _compile(statement: ClauseElement, dialect: Dialect, column_keys: list[str] | None) -> Compiled:
+    comp: Any = statement.compile(dialect=dialect, column_keys=column_keys)
+    binds = tuple((name, proc) for name, proc in comp._bind_processors.items() if proc)
+    columns = getattr(comp, "_result_columns", None) or []
+    results = []
+    for i, col in enumerate(columns):
+        proc = col.type._cached_result_processor(dialect, None)
+        if proc is not None:
+            results.append((i, proc))
+    positional = tuple(comp.positiontup) if dialect.positional else None
+    return Compiled(
+        sql=comp.string,
+        positional=positional,
+        binds=binds,
+        keys=tuple(col.keyname for col in columns),
+        results=tuple(results),
+    )
+
+
+def _params(c: Compiled, values: dict[str, Any]) -> Any:
+    if c.binds:
+        values = dict(values)
+        for name, proc in c.binds:
+            if name in values:
+                values[name] = proc(values[name])
+    if c.positional is not None:
+        return tuple(values[name] for name in c.positional)
+    return values
+
+
+def _cursor(conn: Connection) -> Any:
+    return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+
+def _announce(conn: Connection, cursor: Any, c: Compiled, params: Any, many: bool) -> None:
+    # SQLAlchemy's before_cursor_execute listeners (statement counters) still hear of it
+    if conn._has_events or conn.engine._has_events:
+        for listener in conn.dispatch.before_cursor_execute:
+            listener(conn, cursor, c.sql, params, None, many)
+
+
+def _fail(conn: Connection, c: Compiled, params: Any, error: Exception) -> Exception:
+    dbapi = conn.dialect.loaded_dbapi
+    if isinstance(error, dbapi.Error):
+        return exc.DBAPIError.instance(c.sql, params, error, dbapi.Error)
+    return error
+
+
+def execute(conn: Connection, c: Compiled, values: dict[str, Any]) -> Any:
+    """Run one statement; returns the driver's cursor (rowcount, fetch*)."""
+    params = _params(c, values)
+    cursor = _cursor(conn)
+    _announce(conn, cursor, c, params, False)
+    try:
+        cursor.execute(c.sql, params)
+    except Exception as error:
+        raise _fail(conn, c, params, error) from error
+    return cursor
+
+
+def executemany(conn: Connection, c: Compiled, rows: Iterable[dict[str, Any]]) -> int:
+    """Run one statement for each row (one driver executemany); returns the summed rowcount."""
+    params = [_params(c, row) for row in rows]
+    if not params:
+        return 0
+    cursor = _cursor(conn)
+    _announce(conn, cursor, c, params, True)
+    try:
+        if len(params) == 1:
+            cursor.execute(c.sql, params[0])
+        else:
+            cursor.executemany(c.sql, params)
+    except Exception as error:
+        raise _fail(conn, c, params, error) from error
+    count: int = cursor.rowcount
+    cursor.close()
+    return count
+
+
+def rows(conn: Connection, c: Compiled, values: dict[str, Any]) -> list[dict[str, Any]]:
+    """Run a SELECT; its rows as dicts by column name, with the column types' conversions."""
+    cursor = execute(conn, c, values)
+    raw = cursor.fetchall()
+    cursor.close()
+    out = []
+    for row in raw:
+        if c.results:
+            row = list(row)
+            for i, proc in c.results:
+                row[i] = proc(row[i])
+        out.append(dict(zip(c.keys, row, strict=True)))
+    return out
