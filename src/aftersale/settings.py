@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     worker_interval: float = Field(default=1.0, gt=0)
     pool_size: int = Field(default=10, ge=1, le=200)
     # threads running requests per API process: more than a few only adds GIL hand-offs
-    api_threads: int = Field(default=8, ge=1, le=200)
+    api_threads: int = Field(default=2, ge=1, le=200)
 
     @field_validator("admin_token", "secret_key")
     @classmethod

@@ -25,9 +25,17 @@ class HolidayCalendar:
 
     def add_working_days(self, start: datetime, days: int, country: str) -> datetime:
         """The same time of day, `days` working days after `start`."""
-        moment, left = start, days
-        while left > 0:
-            moment += timedelta(days=1)
-            if self.is_working_day(moment.date(), country):
-                left -= 1
-        return moment
+        return start + timedelta(days=_calendar_days(start.date(), days, country.upper()))
+
+
+@lru_cache(maxsize=4096)
+def _calendar_days(start: date, days: int, country: str) -> int:
+    """How many calendar days `days` working days after `start` fall (a refund's promise is
+    computed for every refund; the answer only depends on the day, so it is kept)."""
+    moment, left, span = start, days, 0
+    while left > 0:
+        moment += timedelta(days=1)
+        span += 1
+        if moment.weekday() < 5 and moment not in _holidays(country, moment.year):
+            left -= 1
+    return span

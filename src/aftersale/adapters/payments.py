@@ -7,13 +7,16 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from aftersale.adapters.db import fast
 from aftersale.adapters.db import tables as t
 from aftersale.adapters.db.engine import is_sqlite, make_engine
-from aftersale.services.ports import GatewayRefund
+from aftersale.services.ports import GatewayRefund, RefundRequest
+
+COLUMNS = ("key", "reference", "amount", "currency", "method", "created_at", "settles_at")
 
 
 class SandboxGateway:
@@ -30,9 +33,9 @@ class SandboxGateway:
         t.sandbox_refunds.create(self.engine, checkfirst=True)
         sqlite = is_sqlite(str(self.engine.url))
         self._insert = sqlite_insert if sqlite else pg_insert
-        # Each call is one statement (two only on a repeated key), atomic on its own: on
-        # PostgreSQL it runs in autocommit, without BEGIN / COMMIT round trips; SQLite keeps
-        # its BEGIN IMMEDIATE transaction (the file's one writer).
+        # A single refund runs in autocommit on PostgreSQL (no BEGIN / COMMIT round trips);
+        # a batch in one transaction. SQLite always takes its BEGIN IMMEDIATE transaction (the
+        # file's one writer).
         self._direct = (
             self.engine if sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
         )
@@ -47,30 +50,53 @@ class SandboxGateway:
         payment_reference: str,
         at: datetime,
     ) -> GatewayRefund:
-        """Create (or find, for a repeated key) the refund at the gateway: one statement,
-        `INSERT ... ON CONFLICT (key) DO NOTHING RETURNING *`, and a read only when the key
-        was already there (PostgreSQL: one round trip, in autocommit, on one checkout)."""
-        settles = at if method == "balance" else at + self.card_delay
+        """Create (or find, for a repeated key) one refund at the gateway."""
+        request = RefundRequest(key, amount, currency, method, payment_reference, at)
+        return self.refund_many([request])[key]
+
+    def refund_many(self, requests: list[RefundRequest]) -> dict[str, GatewayRefund]:
+        """Create (or find, for repeated keys) refunds at the gateway, in one transaction of
+        the gateway's own: one `INSERT ... ON CONFLICT (key) DO NOTHING` for them all (a
+        driver executemany), then one read of every key's row, so a key sent before is
+        answered with the refund it already has."""
+        if not requests:
+            return {}
+        rows = [self._row(r) for r in requests]
+        keys = sorted({r.key for r in requests})
+        engine = self._direct if len(requests) == 1 else self.engine
+        with engine.begin() as conn:
+            fast.executemany(conn, self._compiled_insert(conn), rows)
+            found = fast.rows(conn, self._compiled_select(conn, len(keys)), _numbered(keys))
+        by_key = {row["key"]: row for row in found}
+        return {r.key: _answer(by_key[r.key], r.at) for r in requests}
+
+    def _row(self, r: RefundRequest) -> dict[str, Any]:
+        settles = r.at if r.method == "balance" else r.at + self.card_delay
+        return {
+            "key": r.key,
+            "reference": f"sbx_{r.key}",
+            "amount": r.amount,
+            "currency": r.currency,
+            "method": r.method if not r.payment_reference.startswith("fail") else "fail",
+            "created_at": r.at,
+            "settles_at": settles,
+        }
+
+    def _compiled_insert(self, conn: Any) -> fast.Compiled:
         sr = t.sandbox_refunds
-        statement = (
-            self._insert(sr)
-            .values(
-                key=key,
-                reference=f"sbx_{key}",
-                amount=amount,
-                currency=currency,
-                method=method if not payment_reference.startswith("fail") else "fail",
-                created_at=at,
-                settles_at=settles,
-            )
-            .on_conflict_do_nothing(index_elements=[sr.c.key])
-            .returning(*sr.c)
+        return fast.compiled(
+            conn,
+            ("sandbox_refunds", "insert"),
+            lambda: self._insert(sr).on_conflict_do_nothing(index_elements=[sr.c.key]),
+            COLUMNS,
         )
-        with self._direct.begin() as conn:
-            row = conn.execute(statement).mappings().first()
-            if row is None:  # the same key again: answer with the refund it already has
-                row = conn.execute(select(sr).where(sr.c.key == key)).mappings().one()
-        return _answer(row, at)
+
+    def _compiled_select(self, conn: Any, n: int) -> fast.Compiled:
+        sr = t.sandbox_refunds
+        marks = [bindparam(f"p{i}") for i in range(n)]
+        return fast.compiled(
+            conn, ("sandbox_refunds", "of", n), lambda: select(sr).where(sr.c.key.in_(marks))
+        )
 
     def refund_status(self, *, reference: str, at: datetime) -> GatewayRefund:
         """Where a refund stands at the gateway at moment `at`."""
@@ -94,6 +120,10 @@ class SandboxGateway:
                 )
             ).scalars()
             return sum(rows, Decimal(0))
+
+
+def _numbered(values: list[str]) -> dict[str, str]:
+    return {f"p{i}": v for i, v in enumerate(values)}
 
 
 def _answer(row: Any, at: datetime) -> GatewayRefund:

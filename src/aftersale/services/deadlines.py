@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from aftersale.domain.actors import SYSTEM
 from aftersale.domain.context import Ctx
 from aftersale.domain.order import ORDER_DEADLINES, Order
-from aftersale.services.ports import UnitOfWork
+from aftersale.services.ports import GatewayRefund, RefundRequest, UnitOfWork
 from aftersale.services.records import DueDeadline
 from aftersale.services.runtime import Runtime
 
@@ -61,11 +61,12 @@ def _fire_together(
     """The fast path: apply every deadline in memory, in the batch's order, then write each
     table once for the whole batch. Raises on the first item that fails."""
     touched: dict[str, Order] = {}
+    sent = _send_refunds(rt, batch, orders)
     for d in batch:
         order = orders.get(d.order_id)
         if order is None:
             raise LookupError(f"order {d.order_id} does not exist")
-        _apply(rt, order, d)
+        _apply(rt, order, d, sent)
         touched[order.id] = order
     uow.orders.save_many(list(touched.values()))
 
@@ -96,31 +97,65 @@ def _fire_one_by_one(
     return fired
 
 
-def _apply(rt: Runtime, order: Order, d: DueDeadline) -> None:
+Sent = dict[str, tuple[RefundRequest, GatewayRefund]]
+
+
+def _refund_request(order: Order, refund_id: str, at: datetime) -> RefundRequest | None:
+    """What to send the gateway for a refund still pending, else None."""
+    refund = order.find_refund(refund_id)
+    if refund.status != "pending":
+        return None
+    return RefundRequest(
+        key=refund.id,
+        amount=refund.amount,
+        currency=refund.currency,
+        method=refund.method,
+        payment_reference=order.payment_reference or "",
+        at=at,
+    )
+
+
+def _send_refunds(rt: Runtime, batch: list[DueDeadline], orders: dict[str, Order]) -> Sent:
+    """The batch's pending refunds, sent to the gateway in one call before the batch is
+    applied (the orders are locked, so they stay pending until their deadline is applied;
+    `_settle_refund` uses an answer only if its refund still matches what was sent)."""
+    requests = []
+    for d in batch:
+        order = orders.get(d.order_id)
+        if d.kind == "refund_submit" and order is not None:
+            request = _refund_request(order, d.subject_id, d.due_at)
+            if request is not None:
+                requests.append(request)
+    if not requests:
+        return {}
+    answers = rt.gateway.refund_many(requests)
+    return {r.key: (r, answers[r.key]) for r in requests}
+
+
+def _apply(rt: Runtime, order: Order, d: DueDeadline, sent: Sent | None = None) -> None:
     """Apply one deadline to its order in memory, as of the deadline's own due time."""
     ctx = Ctx(actor=SYSTEM, now=d.due_at, calendar=rt.calendar)
     if d.kind in ORDER_DEADLINES:
         order.fire_deadline(d.kind, d.subject_id, ctx)
     elif d.kind in REFUND_DEADLINES:
-        _settle_refund(rt, order, d, ctx)
+        _settle_refund(rt, order, d, ctx, sent or {})
     else:
         raise ValueError(f"unknown deadline kind {d.kind}")
 
 
-def _settle_refund(rt: Runtime, order: Order, d: DueDeadline, ctx: Ctx) -> None:
+def _settle_refund(rt: Runtime, order: Order, d: DueDeadline, ctx: Ctx, sent: Sent) -> None:
     """Send a refund to the gateway (idempotent on the refund id) or check on it."""
     refund = order.find_refund(d.subject_id)
     if refund.status not in ("pending", "processing"):
         return
     if refund.status == "pending":
-        answer = rt.gateway.refund(
-            key=refund.id,
-            amount=refund.amount,
-            currency=refund.currency,
-            method=refund.method,
-            payment_reference=order.payment_reference or "",
-            at=ctx.now,
-        )
+        request = _refund_request(order, refund.id, ctx.now)
+        assert request is not None
+        earlier = sent.get(refund.id)
+        if earlier is not None and earlier[0] == request:
+            answer = earlier[1]
+        else:
+            answer = rt.gateway.refund_many([request])[refund.id]
     else:
         answer = rt.gateway.refund_status(reference=refund.gateway_reference or "", at=ctx.now)
     if answer.status == "failed":

@@ -21,8 +21,25 @@ class GatewayRefund:
     failure: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class RefundRequest:
+    """One refund to send to the gateway; `key` makes sending it again harmless."""
+
+    key: str
+    amount: Decimal
+    currency: str
+    method: str
+    payment_reference: str
+    at: datetime
+
+
 class PaymentGateway(Protocol):
     """Sends refunds to the original payment method; idempotent on `key`."""
+
+    def refund_many(self, requests: list[RefundRequest]) -> dict[str, GatewayRefund]:
+        """Create several refunds (or find those made before with their keys), by key.
+        A gateway without a batch call loops over `refund`."""
+        ...
 
     def refund(
         self,

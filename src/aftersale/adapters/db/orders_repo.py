@@ -47,9 +47,21 @@ OWNED_BITS = (1, 2, 4, 8)  # cancellations, refunds, returns, disputes (orders.o
 LOCATORS = {"return": t.returns, "dispute": t.disputes, "refund": t.refunds}
 
 
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def field_names(obj: Any) -> tuple[str, ...]:
+    """A dataclass's field names (dataclasses.fields() is slow enough to show in profiles)."""
+    cls = type(obj)
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(obj))
+    return names
+
+
 def row_of(obj: Any) -> dict[str, Any]:
     """A dataclass entity as a column dict."""
-    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+    return {name: getattr(obj, name) for name in field_names(obj)}
 
 
 class SqlOrderRepository:
@@ -370,10 +382,10 @@ def _in_minor_units(order: Order) -> None:
     currency's minor units again (60.00), as the domain made them, so texts read right."""
     owned = (order.cancellations, order.refunds, order.returns, order.disputes, order.items)
     for obj in (order, *(child for children in owned for child in children)):
-        for f in dataclasses.fields(obj):
-            value = getattr(obj, f.name)
+        for name in field_names(obj):
+            value = getattr(obj, name)
             if isinstance(value, Decimal):
-                setattr(obj, f.name, quantize(value, order.currency))
+                setattr(obj, name, quantize(value, order.currency))
 
 
 def _first_time(obj: Any) -> datetime:
