@@ -36,32 +36,49 @@ def machine(url: str) -> dict[str, str]:
     }
 
 
+def _procs(n: int, what: str) -> str:
+    if n == 1:
+        return f"1 {what}"
+    return f"{n} {what}" + ("es" if what.endswith("process") else "s")
+
+
 def table(r: dict[str, Any]) -> str:
-    """The results as a Markdown table."""
+    """The results as a Markdown table (a row per figure and process count)."""
     m = r["machine"]
     rows = [
         "| figure | ours | ceiling (plain SQL, psycopg 3) | ratio | aim |",
         "|---|---|---|---|---|",
     ]
-    for name, label in (("request", "request cancellation"), ("accept", "accept cancellation")):
-        ours, top = r[name], r[f"{name}_ceiling"]
+    for suffix, n in (("", 1), ("_2p", 2)):
+        for name, label in (("request", "request cancellation"), ("accept", "accept cancellation")):
+            if name + suffix not in r:
+                continue
+            ours, top = r[name + suffix], r[f"{name}{suffix}_ceiling"]
+            rows.append(
+                f"| {label}, {r['clients']} clients, {_procs(n, 'server process')} "
+                f"(ceiling: {_procs(n, 'client process')}): ops/s (p50 / p99 ms) "
+                f"| {ours['ops']:.0f} ({ours['p50_ms']:.1f} / {ours['p99_ms']:.1f}) "
+                f"| {top['ops']:.0f} ({top['p50_ms']:.1f} / {top['p99_ms']:.1f}) "
+                f"| {ours['ops'] / top['ops']:.0%} | ≥ 30% |"
+            )
+    for suffix, n in (("", 1), ("_2p", 2)):
+        if "worker" + suffix not in r:
+            continue
+        w, top = r["worker" + suffix], r[f"worker{suffix}_ceiling"]
+        extra = ""
+        if "statements_per_item" in w:
+            extra += f", {w['statements_per_item']:.2f} statements/item"
+        if "peak_rss_mib" in w:
+            extra += f", peak RSS {w['peak_rss_mib']:.0f} MiB"
+        if "exactly_once" in w:
+            extra += ", exactly once: " + ("yes" if w["exactly_once"]["ok"] else "NO")
         rows.append(
-            f"| {label}, {r['clients']} clients: ops/s (p50 / p99 ms) "
-            f"| {ours['ops']:.0f} ({ours['p50_ms']:.1f} / {ours['p99_ms']:.1f}) "
-            f"| {top['ops']:.0f} ({top['p50_ms']:.1f} / {top['p99_ms']:.1f}) "
-            f"| {ours['ops'] / top['ops']:.0%} | ≥ 30% |"
+            f"| worker, {_procs(n, 'process')} (ceiling: {_procs(n, 'sweeper')}): deadlines "
+            f"fired/s ({r['deadlines']:,} due cancellations, {w['fired']:,} firings with their "
+            f"refund submissions) | {w['per_s']:.0f} ({w['seconds']:.1f} s{extra}) "
+            f"| {top['per_s']:.0f} ({top['seconds']:.1f} s) "
+            f"| {w['per_s'] / top['per_s']:.0%} | ≥ 50% |"
         )
-    w, top = r["worker"], r["worker_ceiling"]
-    per_item = (
-        f", {w['statements_per_item']:.2f} statements/item" if "statements_per_item" in w else ""
-    )
-    rows.append(
-        f"| worker: deadlines fired/s ({r['deadlines']:,} due cancellations, "
-        f"{w['fired']:,} firings with their refund submissions) "
-        f"| {w['per_s']:.0f} ({w['seconds']:.1f} s{per_item}) "
-        f"| {top['per_s']:.0f} ({top['seconds']:.1f} s) "
-        f"| {w['per_s'] / top['per_s']:.0%} | ≥ 50% |"
-    )
     rows += [
         "",
         f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory']} memory, "

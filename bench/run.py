@@ -29,6 +29,7 @@ from bench import ceiling, data, report
 
 HERE = Path(__file__).resolve().parent
 CLIENTS = 32
+PROCESSES = (1, 2)  # API server processes / deadline workers, beside as many ceiling clients
 SCALES: dict[str, dict[str, Any]] = {
     "small": {"seconds": 8, "orders": 6000, "deadlines": 10_000},
     "full": {"seconds": 20, "orders": 16000, "deadlines": 100_000},
@@ -58,7 +59,7 @@ def free_port() -> int:
 class Server:
     """`aftersale serve` on the benchmark database, in a subprocess."""
 
-    def __init__(self, url: str, tmp: Path) -> None:
+    def __init__(self, url: str, tmp: Path, *, processes: int = 1) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {
@@ -69,14 +70,20 @@ class Server:
         }
         self.log = (tmp / "server.log").open("w")
         cmd = [sys.executable, "-m", "aftersale", "serve", "--port", str(self.port)]
+        cmd += ["--workers", str(processes)]
         self.proc = subprocess.Popen(cmd, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         for _ in range(300):
             try:
                 if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
-                    return
+                    break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        raise RuntimeError("the server did not start")
+        else:
+            raise RuntimeError("the server did not start")
+        if processes > 1:  # the first process answers before the others have started
+            time.sleep(3 + processes)
+        warm = [ensure_wrk(), "-t1", f"-c{CLIENTS}", "-d2s", f"{self.base}/healthz"]
+        subprocess.run(warm, capture_output=True, check=True)
 
     def stop(self) -> None:
         """Stop it."""
@@ -111,47 +118,50 @@ def wrk(base: str, ids_file: Path, *, action: str, token: str, seconds: int) -> 
 
 
 def bench_api(url: str, rt: Any, engine: Any, ids: tuple[str, str], cfg: dict[str, Any]) -> dict:
-    """Request and accept cancellation over HTTP, then the same writes in plain SQL."""
+    """Request and accept cancellation over HTTP with 1 and 2 server processes, then the same
+    writes in plain SQL from as many client processes."""
     buyer_id, seller_id = ids
     now = datetime.now(UTC)
     n = cfg["orders"]
     results: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory() as tmpdir:
-        tmp = Path(tmpdir)
-        paid = data.make_orders(
-            rt, engine, count=n, buyer_id=buyer_id, seller_id=seller_id, at=now, requested=False
-        )
-        server = Server(url, tmp)
-        try:
-            results["request"] = wrk(
-                server.base,
-                data.write_ids(paid, tmp / "paid.txt"),
-                action="/cancel",
-                token=data.BUYER_TOKEN,
-                seconds=cfg["seconds"],
-            )
-            pending = data.make_orders(
-                rt, engine, count=n, buyer_id=buyer_id, seller_id=seller_id, at=now, requested=True
-            )
-            results["accept"] = wrk(
-                server.base,
-                data.write_ids(pending, tmp / "pending.txt"),
-                action="/cancellation/accept",
-                token=data.SELLER_TOKEN,
-                seconds=cfg["seconds"],
-            )
-        finally:
-            server.stop()
-    for name, requested, tx in (
-        ("request", False, ceiling.request_tx),
-        ("accept", True, ceiling.accept_tx),
-    ):
-        more = data.make_orders(
+
+    def orders(requested: bool) -> list[str]:
+        made = data.make_orders(
             rt, engine, count=n, buyer_id=buyer_id, seller_id=seller_id, at=now, requested=requested
         )
-        results[f"{name}_ceiling"] = ceiling.run_clients(
-            url, more, tx, clients=CLIENTS, seconds=cfg["seconds"]
-        )
+        with engine.begin() as conn:  # autovacuum is off here: statistics, as it would keep
+            conn.exec_driver_sql("ANALYZE orders")
+        return made
+
+    for procs in PROCESSES:
+        suffix = "" if procs == 1 else f"_{procs}p"
+        with tempfile.TemporaryDirectory() as tmpdir:
+            tmp = Path(tmpdir)
+            paid, pending = orders(False), orders(True)
+            server = Server(url, tmp, processes=procs)
+            try:
+                for name, made, action, token in (
+                    ("request", paid, "/cancel", data.BUYER_TOKEN),
+                    ("accept", pending, "/cancellation/accept", data.SELLER_TOKEN),
+                ):
+                    print(f"api: {name}, {procs} server process(es)", file=sys.stderr)
+                    results[name + suffix] = wrk(
+                        server.base,
+                        data.write_ids(made, tmp / f"{name}.txt"),
+                        action=action,
+                        token=token,
+                        seconds=cfg["seconds"],
+                    )
+            finally:
+                server.stop()
+        for name, requested, tx in (
+            ("request", False, ceiling.request_tx),
+            ("accept", True, ceiling.accept_tx),
+        ):
+            print(f"api ceiling: {name}, {procs} client process(es)", file=sys.stderr)
+            results[f"{name}{suffix}_ceiling"] = ceiling.run_clients(
+                url, orders(requested), tx, clients=CLIENTS, seconds=cfg["seconds"], processes=procs
+            )
     return results
 
 
@@ -173,43 +183,89 @@ class StatementCounter:
             event.remove(e, "before_cursor_execute", self._one)
 
 
+def _worker_process(url: str) -> dict[str, Any]:
+    """One `aftersale worker` process's work: fire everything due, with its own runtime."""
+    import resource
+
+    engine = make_engine(url)
+    rt = build_runtime(Settings(database_url=url, embedded_worker=False), engine=engine)  # type: ignore[call-arg]
+    counter = StatementCounter([engine, getattr(rt.gateway, "engine", engine)])
+    fired = Worker(rt, batch=500).run_once()
+    counter.stop()
+    rt.close()
+    engine.dispose()
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"fired": fired, "statements": counter.count, "peak_rss_mib": peak_kib / 1024}
+
+
+def exactly_once(engine: Any, ids: list[str]) -> dict[str, Any]:
+    """After a run: every order cancelled once, one refund per cancellation, sent to the
+    gateway once, one auto-accept in each timeline, nothing due left unfired."""
+    checks = {
+        "not_cancelled": "SELECT count(*) FROM orders WHERE id = ANY(%(ids)s) "
+        "AND status <> 'cancelled'",
+        "refunds_not_one_per_order": "SELECT count(*) - count(DISTINCT source_id) + "
+        "(%(n)s - count(DISTINCT source_id)) FROM refunds WHERE order_id = ANY(%(ids)s)",
+        "gateway_refunds_missing_or_extra": "SELECT abs(%(n)s - count(*)) FROM sandbox_refunds s "
+        "JOIN refunds r ON r.id = s.key WHERE r.order_id = ANY(%(ids)s)",
+        "auto_accepts_not_one_per_order": "SELECT abs(%(n)s - count(*)) FROM timeline WHERE "
+        "order_id = ANY(%(ids)s) AND event = 'cancellation_auto_accepted'",
+        "due_left_unfired": "SELECT count(*) FROM deadlines WHERE order_id = ANY(%(ids)s) "
+        "AND fired_at IS NULL AND due_at <= now()",
+    }
+    found = {}
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        for name, sql in checks.items():
+            cur.execute(sql, {"ids": ids, "n": len(ids)})
+            found[name] = int(cur.fetchone()[0])
+    finally:
+        raw.close()
+    return {"ok": not any(found.values()), **found}
+
+
 def bench_worker(url: str, rt: Any, engine: Any, ids: tuple[str, str], count: int) -> dict:
-    """`count` due cancellation requests fired by our worker, then by the plain SQL sweep."""
+    """`count` due cancellation requests fired by 1 and by 2 worker processes (each checked
+    for exactly-once), then by as many plain SQL sweepers."""
+    import multiprocessing
+
     buyer_id, seller_id = ids
-    long_ago = datetime.now(UTC) - timedelta(hours=73)
     results: dict[str, Any] = {}
-    for name in ("worker", "worker_ceiling"):
-        data.make_orders(
-            rt,
-            engine,
-            count=count,
-            buyer_id=buyer_id,
-            seller_id=seller_id,
-            at=long_ago,
-            requested=True,
-        )
-        # This server runs with autovacuum off, so freshly loaded tables have no statistics;
-        # psycopg prepares a statement on its 5th run and PostgreSQL then picks a generic plan,
-        # which without statistics turns the loads' `order_id IN ($1 .. $500)` into a seq scan
-        # of the whole child table per batch (O(n^2) over the run). Analyze, as autovacuum would.
-        with engine.begin() as conn:
-            conn.exec_driver_sql("ANALYZE")
-        if name == "worker":
-            # SQL statements sent by the worker: its own connection and the sandbox gateway's
-            # (an executemany counts once; BEGIN/COMMIT are not cursor statements, not counted)
-            counter = StatementCounter([engine, getattr(rt.gateway, "engine", engine)])
-            began = time.perf_counter()
-            fired = Worker(rt, batch=500).run_once()
-            elapsed = time.perf_counter() - began
-            counter.stop()
-            results[name] = {
-                "per_s": fired / elapsed,
-                "fired": fired,
-                "seconds": elapsed,
-                "statements_per_item": counter.count / max(fired, 1),
-            }
-        else:
-            results[name] = ceiling.sweep(url, batch=500)
+    for procs in PROCESSES:
+        suffix = "" if procs == 1 else f"_{procs}p"
+        for name in ("worker", "ceiling"):
+            made = data.make_orders(
+                rt,
+                engine,
+                count=count,
+                buyer_id=buyer_id,
+                seller_id=seller_id,
+                at=datetime.now(UTC) - timedelta(hours=73),
+                requested=True,
+            )
+            # This server runs with autovacuum off: analyze freshly loaded tables, as
+            # autovacuum would (stale statistics give the loads' IN lists bad plans).
+            with engine.begin() as conn:
+                conn.exec_driver_sql("ANALYZE")
+            print(f"{name}: {count:,} due cancellations, {procs} process(es)", file=sys.stderr)
+            if name == "worker":
+                began = time.perf_counter()
+                with multiprocessing.get_context("fork").Pool(procs) as pool:
+                    parts = pool.map(_worker_process, [url] * procs)
+                elapsed = time.perf_counter() - began
+                fired = sum(p["fired"] for p in parts)
+                results[name + suffix] = {
+                    "per_s": fired / elapsed,
+                    "fired": fired,
+                    "seconds": elapsed,
+                    "processes": procs,
+                    "statements_per_item": sum(p["statements"] for p in parts) / max(fired, 1),
+                    "peak_rss_mib": max(p["peak_rss_mib"] for p in parts),
+                    "exactly_once": exactly_once(engine, made),
+                }
+            else:
+                results[f"worker{suffix}_ceiling"] = ceiling.sweep(url, batch=500, sweepers=procs)
     return results
 
 

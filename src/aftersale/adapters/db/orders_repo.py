@@ -71,6 +71,7 @@ class SqlOrderRepository:
         self.conn = conn
         self.locking = locking  # SELECT ... FOR UPDATE (PostgreSQL)
         self._seen: dict[str, dict[str, Any]] = {}
+        self._custom_plans = False
 
     def get(self, order_id: str, *, lock: bool = True, history: bool = True) -> Order | None:
         """Load an order with what it owns; `lock` holds it until the transaction ends."""
@@ -86,6 +87,14 @@ class SqlOrderRepository:
         if not order_ids:
             return {}
         ids = sorted(set(order_ids))
+        if self.locking and not self._custom_plans and len(ids) > 1:
+            # psycopg prepares a statement after 5 runs and PostgreSQL may then use a generic
+            # plan; with stale statistics (autovacuum off, a table that grew) the generic plan
+            # of `order_id IN ($1 .. $500)` scans whole tables (measured: 1.8 s instead of
+            # 2 ms). Batch loads plan each time; single-order statements keep cheap generic
+            # plans (forcing custom plans everywhere cost the API 40 % more database CPU).
+            self.conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
+            self._custom_plans = True
         found = fast.rows(self.conn, self._select_orders(len(ids), lock), _numbered(ids))
         return {o.id: o for o in self._build(found, history=history)}
 
