@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from functools import lru_cache
 
 from aftersale.domain.errors import ValidationFailed
 
@@ -93,6 +94,7 @@ def check_currency(currency: str) -> str:
     return currency
 
 
+@lru_cache(maxsize=256)
 def exponent(currency: str) -> Decimal:
     """The smallest unit of a currency as a Decimal exponent (0.01 for USD)."""
     return Decimal(1).scaleb(-MINOR_UNITS[check_currency(currency)])

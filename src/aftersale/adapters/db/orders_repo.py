@@ -141,7 +141,7 @@ class SqlOrderRepository:
             data = {k: row[k] for k in SCALARS}
             order = Order(
                 items=[_item(i) for i in row["items"]],
-                policy=Policy.from_dict(row["policy"]),
+                policy=_policy(row["policy"]),
                 timeline=timelines[row["id"]],
                 **data,
                 **kids[row["id"]],
@@ -186,9 +186,11 @@ class SqlOrderRepository:
         meanwhile; the caller must then roll back (some rows may have been written)."""
         changed: list[Order] = []
         columns: set[str] = set()
+        now: dict[str, dict[str, Any]] = {}
         for order in orders:
-            seen = self._seen[order.id]
-            diff = _changed_columns(seen["scalars"], order)
+            before = self._seen[order.id]["scalars"]
+            now[order.id] = after = _scalars(order)
+            diff = {k for k, v in after.items() if k != "version" and before[k] != v}
             if skip_unchanged and not diff and not self._has_child_changes(order):
                 continue
             changed.append(order)
@@ -218,7 +220,8 @@ class SqlOrderRepository:
         for order, row in zip(changed, params, strict=True):
             seen = self._seen[order.id]
             order.version = seen["version"] = row["version"]
-            seen["scalars"] = _scalars(order)
+            seen["scalars"] = now[order.id]
+            seen["scalars"]["version"] = order.version
         self._write_children(changed)
 
     def _has_child_changes(self, order: Order) -> bool:
@@ -380,10 +383,33 @@ def owned_mask(order: Order) -> int:
     )
 
 
-def _changed_columns(before: dict[str, Any], order: Order) -> set[str]:
-    """The order's columns whose values differ from `before` (version is not one of them)."""
-    now = _scalars(order)
-    return {k for k, v in now.items() if k != "version" and before[k] != v}
+_POLICIES: dict[tuple[tuple[str, Any], ...], Policy] = {}
+
+
+def _policy(raw: dict[str, Any]) -> Policy:
+    """The stored policy as a Policy (orders mostly share a few policies, and a Policy is
+    immutable, so equal ones are built once)."""
+    key = tuple(sorted(raw.items()))
+    found = _POLICIES.get(key)
+    if found is None:
+        if len(_POLICIES) >= 256:
+            _POLICIES.clear()
+        found = _POLICIES[key] = Policy.from_dict(raw)
+    return found
+
+
+_AMOUNTS: dict[type, tuple[str, ...]] = {}
+
+
+def _amount_fields(obj: Any) -> tuple[str, ...]:
+    """The names of a dataclass's Decimal fields."""
+    cls = type(obj)
+    names = _AMOUNTS.get(cls)
+    if names is None:
+        names = _AMOUNTS[cls] = tuple(
+            f.name for f in dataclasses.fields(obj) if "Decimal" in str(f.type)
+        )
+    return names
 
 
 def _in_minor_units(order: Order) -> None:
@@ -391,9 +417,9 @@ def _in_minor_units(order: Order) -> None:
     currency's minor units again (60.00), as the domain made them, so texts read right."""
     owned = (order.cancellations, order.refunds, order.returns, order.disputes, order.items)
     for obj in (order, *(child for children in owned for child in children)):
-        for name in field_names(obj):
+        for name in _amount_fields(obj):
             value = getattr(obj, name)
-            if isinstance(value, Decimal):
+            if value is not None:
                 setattr(obj, name, quantize(value, order.currency))
 
 
