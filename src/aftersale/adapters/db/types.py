@@ -42,6 +42,8 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
+        if value.tzinfo is UTC:  # the usual case, without astimezone's work
+            return value.replace(tzinfo=None)
         if value.tzinfo is None:
             raise ValueError("naive datetimes are not stored")
         return value.astimezone(UTC).replace(tzinfo=None)
