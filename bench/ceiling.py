@@ -62,6 +62,11 @@ def request_tx(cur: psycopg.Cursor[Any], order_id: str, now: datetime) -> None:
     """What POST /orders/{id}/cancel writes on a paid order."""
     _bump(cur, order_id, now)
     can = _id("can")
+    with cur.connection.pipeline():  # the rows after the version check, pipelined as ours
+        _request_rows(cur, order_id, now, can)
+
+
+def _request_rows(cur: psycopg.Cursor[Any], order_id: str, now: datetime, can: str) -> None:
     cur.execute(
         "INSERT INTO cancellations (id, order_id, status, reason, requested_at, respond_by) "
         "VALUES (%s, %s, 'pending', 'changed_mind', %s, %s)",
@@ -107,7 +112,8 @@ def _cancel_rows(cur: psycopg.Cursor[Any], order_id: str, now: datetime, status:
 def accept_tx(cur: psycopg.Cursor[Any], order_id: str, now: datetime) -> None:
     """What POST /orders/{id}/cancellation/accept writes."""
     _bump(cur, order_id, now, CANCELLED)
-    _cancel_rows(cur, order_id, now, "accepted")
+    with cur.connection.pipeline():  # the rows after the version check, pipelined as ours
+        _cancel_rows(cur, order_id, now, "accepted")
 
 
 def run_clients(
@@ -203,7 +209,7 @@ def sweep_one(url: str, batch: int) -> int:
                     (ids,),
                 )
                 cur.fetchall()
-                _write_batch(cur, gateway, rows, now)
+                _write_batch(cur, gateway, rows, now)  # (its table writes pipelined, as ours)
                 cur.execute(
                     "UPDATE deadlines SET fired_at = %s WHERE seq = ANY(%s) AND fired_at IS NULL",
                     (now, [r[0] for r in rows]),
@@ -215,18 +221,35 @@ def sweep_one(url: str, batch: int) -> int:
 def _write_batch(
     cur: psycopg.Cursor[Any], gateway: psycopg.Connection[Any], rows: list[Any], now: datetime
 ) -> None:
-    """The rows of one batch, one statement per table."""
+    """The rows of one batch, one statement per table, as ours writes them: the gateway's
+    rows first (one transaction of their own), the orders' version bumps, then every other
+    table in one pipeline."""
     timeouts = [r[2] for r in rows if r[1] == "cancellation_timeout"]
     submits = [(r[2], r[3]) for r in rows if r[1] == "refund_submit"]
+    if submits:
+        with gateway.transaction(), gateway.cursor() as gcur:
+            gcur.executemany(
+                "INSERT INTO sandbox_refunds (key, reference, amount, currency, method, "
+                "created_at, settles_at) VALUES (%s, %s, 600000, 'USD', 'card', %s, %s) "
+                "ON CONFLICT (key) DO NOTHING",
+                [(ref, f"sbx_{ref}", now, now + timedelta(days=3)) for _, ref in submits],
+            )
+            gcur.execute(
+                "SELECT * FROM sandbox_refunds WHERE key = ANY(%s)", ([r for _, r in submits],)
+            )
+            gcur.fetchall()
     cur.executemany(
         f"UPDATE orders SET version = version + 1, updated_at = %(now)s{CANCELLED} "
         "WHERE id = %(id)s",
-        [{"now": now, "id": o} for o in timeouts],
+        [{"now": now, "id": o} for o in timeouts] + [{"now": now, "id": o} for o, _ in submits],
     )
-    cur.executemany(
-        "UPDATE orders SET version = version + 1, updated_at = %(now)s WHERE id = %(id)s",
-        [{"now": now, "id": o} for o, _ in submits],
-    )
+    with cur.connection.pipeline():
+        _pipelined_rows(cur, timeouts, submits, now)
+
+
+def _pipelined_rows(
+    cur: psycopg.Cursor[Any], timeouts: list[str], submits: list[Any], now: datetime
+) -> None:
     cur.executemany(
         "UPDATE cancellations SET status = 'auto_accepted', responded_at = %s "
         "WHERE order_id = %s AND status = 'pending'",
@@ -248,18 +271,6 @@ def _write_batch(
         "VALUES (%s, %s, %s, %s, 'USD', 'refund', %s)",
         legs,
     )
-    if submits:  # the gateway: the batch's refunds in one transaction of its own, as ours
-        with gateway.transaction(), gateway.cursor() as gcur:
-            gcur.executemany(
-                "INSERT INTO sandbox_refunds (key, reference, amount, currency, method, "
-                "created_at, settles_at) VALUES (%s, %s, 600000, 'USD', 'card', %s, %s) "
-                "ON CONFLICT (key) DO NOTHING",
-                [(ref, f"sbx_{ref}", now, now + timedelta(days=3)) for _, ref in submits],
-            )
-            gcur.execute(
-                "SELECT * FROM sandbox_refunds WHERE key = ANY(%s)", ([r for _, r in submits],)
-            )
-            gcur.fetchall()
     cur.executemany(
         "UPDATE refunds SET status = 'processing', gateway_reference = %s, processing_at = %s "
         "WHERE id = %s",

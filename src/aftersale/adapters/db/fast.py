@@ -12,7 +12,8 @@ datetimes, enums, JSON) and its result processors, and driver errors are wrapped
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,9 +128,24 @@ def executemany(conn: Connection, c: Compiled, rows: Iterable[dict[str, Any]]) -
             cursor.executemany(c.sql, params)
     except Exception as error:
         raise _fail(conn, c, params, error) from error
-    count: int = cursor.rowcount
-    cursor.close()
+    count: int = cursor.rowcount  # (inside `pipeline()`, only once the block has ended)
     return count
+
+
+@contextmanager
+def pipeline(conn: Connection) -> Iterator[None]:
+    """On PostgreSQL, statements run inside are sent without waiting for each one's answer, so
+    the server works on one while Python prepares the next; the answers (and any error,
+    wrapped as SQLAlchemy's) arrive when the block ends. Elsewhere, a plain block."""
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    dbapi = conn.dialect.loaded_dbapi
+    try:
+        with conn.connection.driver_connection.pipeline():  # type: ignore[union-attr]
+            yield
+    except dbapi.Error as error:
+        raise exc.DBAPIError.instance(None, None, error, dbapi.Error) from error
 
 
 def rows(conn: Connection, c: Compiled, values: dict[str, Any]) -> list[dict[str, Any]]:

@@ -259,7 +259,12 @@ class SqlOrderRepository:
         return row
 
     def _write_children(self, orders: list[Order]) -> None:
-        """Insert or update what these orders own, one executemany per table and kind."""
+        """Insert or update what these orders own, one executemany per table and kind, all
+        sent in one pipeline (their results are not needed to go on)."""
+        with fast.pipeline(self.conn):
+            self._pipelined_children(orders)
+
+    def _pipelined_children(self, orders: list[Order]) -> None:
         for name, table, _ in CHILDREN:
             inserts: list[dict[str, Any]] = []
             updates: list[dict[str, Any]] = []

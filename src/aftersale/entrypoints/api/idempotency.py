@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import anyio
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -62,7 +62,7 @@ class IdempotencyMiddleware:
         fingerprint = hashlib.sha256(
             json.dumps([scope["method"], path, _canonical(body)]).encode()
         ).hexdigest()
-        stored = await run_in_threadpool(_claim, rt, actor.user_id, key, fingerprint)
+        stored = await _claim(rt, actor.user_id, key, fingerprint)
         if stored is not None:
             await _replay(stored, fingerprint, scope, receive, send)
             return
@@ -140,9 +140,26 @@ async def _read_body(receive: Receive) -> bytes:
     return b"".join(chunks)
 
 
-def _claim(rt: Runtime, user_id: str, key: str, fingerprint: str) -> dict[str, Any] | None:
-    """Claim the key; None if claimed now, else the stored record (waiting for it to finish)."""
+BUSY: dict[str, Any] = {"busy": True}
+
+
+async def _claim(rt: Runtime, user_id: str, key: str, fingerprint: str) -> dict[str, Any] | None:
+    """Claim the key; None if claimed now, else the stored record (waiting for it to finish).
+    The wait is on the event loop, not in a thread: with a few request threads per process,
+    eight waiting repeats must not hold every thread while the first request needs one."""
     deadline = _now() + timedelta(seconds=WAIT_SECONDS)
+    while True:
+        found = await run_in_threadpool(_try_claim, rt, user_id, key, fingerprint)
+        if found is not BUSY:
+            return found
+        if _now() >= deadline:
+            return {"in_progress": True, "fingerprint": fingerprint}
+        await anyio.sleep(0.05)
+
+
+def _try_claim(rt: Runtime, user_id: str, key: str, fingerprint: str) -> dict[str, Any] | None:
+    """One attempt: None if claimed now, the stored record if finished (or made for another
+    request), else BUSY (another request holds the key and is still running)."""
     while True:
         try:
             with rt.uow() as uow:
@@ -162,9 +179,7 @@ def _claim(rt: Runtime, user_id: str, key: str, fingerprint: str) -> dict[str, A
             if uow.idempotency.take_over(user_id=user_id, key=key, now=_now(), lock_for=LOCK):
                 uow.commit()
                 return None
-        if _now() >= deadline:
-            return {"in_progress": True, "fingerprint": fingerprint}
-        time.sleep(0.05)
+        return BUSY
 
 
 def _finish(rt: Runtime, user_id: str, key: str, status: int, body: bytes, ctype: str) -> None:
