@@ -153,11 +153,14 @@ def rows(conn: Connection, c: Compiled, values: dict[str, Any]) -> list[dict[str
     cursor = execute(conn, c, values)
     raw = cursor.fetchall()
     cursor.close()
+    keys, results = c.keys, c.results
+    if not results:
+        return [dict(zip(keys, row, strict=True)) for row in raw]
     out = []
     for row in raw:
-        if c.results:
-            row = list(row)
-            for i, proc in c.results:
-                row[i] = proc(row[i])
-        out.append(dict(zip(c.keys, row, strict=True)))
+        values = list(row)
+        for i, proc in results:
+            if values[i] is not None:  # NULL stays None through every column type here
+                values[i] = proc(values[i])
+        out.append(dict(zip(keys, values, strict=True)))
     return out

@@ -1,0 +1,106 @@
+"""The hot statements run on the driver's cursor: same values in and out as SQLAlchemy Core,
+driver errors raised as SQLAlchemy's, and the sandbox gateway's batch call idempotent."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from aftersale.adapters.db import fast
+from aftersale.adapters.db import tables as t
+from aftersale.services.ports import RefundRequest
+from aftersale.services.runtime import Runtime
+
+AT = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+
+
+def request(key: str, *, method: str = "card", reference: str = "pay") -> RefundRequest:
+    return RefundRequest(
+        key=key,
+        amount=Decimal("12.34"),
+        currency="USD",
+        method=method,
+        payment_reference=reference,
+        at=AT,
+    )
+
+
+def test_values_go_in_and_come_back_as_core_would_have_them(rt: Runtime) -> None:
+    sr = t.sandbox_refunds
+    row = {
+        "key": "k-values",
+        "reference": "sbx_k-values",
+        "amount": Decimal("12.34"),
+        "currency": "USD",
+        "method": "card",
+        "created_at": AT,
+        "settles_at": AT + timedelta(days=3),
+    }
+    engine = rt.gateway.engine  # type: ignore[attr-defined]
+    with engine.begin() as conn:
+        written = fast.compiled(conn, ("t", "insert"), lambda: insert(sr).inline(), list(row))
+        assert fast.executemany(conn, written, [row]) == 1
+        read = fast.compiled(
+            conn, ("t", "by key"), lambda: select(sr).where(sr.c.key == bindparam("k"))
+        )
+        (found,) = fast.rows(conn, read, {"k": "k-values"})
+        core = conn.execute(select(sr).where(sr.c.key == "k-values")).mappings().one()
+    assert found == dict(core)
+    assert found["amount"] == Decimal("12.34") and found["created_at"] == AT
+    assert found["settles_at"].tzinfo is UTC
+
+
+def test_a_duplicate_row_raises_sqlalchemys_integrity_error_and_writes_nothing(
+    rt: Runtime,
+) -> None:
+    sr = t.sandbox_refunds
+    row = {"key": "dup", "reference": "sbx_dup", "amount": Decimal(1), "currency": "USD"}
+    row |= {"method": "card", "created_at": AT, "settles_at": AT}
+    engine = rt.gateway.engine  # type: ignore[attr-defined]
+    with engine.begin() as conn:
+        fast.executemany(
+            conn, fast.compiled(conn, ("t", "ins"), lambda: insert(sr).inline(), list(row)), [row]
+        )
+    for many in (False, True):
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            statement = fast.compiled(conn, ("t", "ins"), lambda: insert(sr).inline(), list(row))
+            other = {**row, "key": f"other-{many}", "reference": f"sbx_other-{many}"}
+            if many:  # in a pipeline on PostgreSQL: the error surfaces when the block ends
+                with fast.pipeline(conn):
+                    fast.executemany(conn, statement, [other, row])
+            else:
+                fast.execute(conn, statement, row)
+    with engine.connect() as conn:
+        keys = conn.execute(select(sr.c.key).where(sr.c.key.in_(["dup", "other-True"]))).all()
+    assert [k for (k,) in keys] == ["dup"]  # the failed batch's other row was rolled back too
+
+
+def test_the_gateway_answers_a_repeated_key_with_the_refund_it_already_made(
+    rt: Runtime,
+) -> None:
+    first = rt.gateway.refund_many([request("r1"), request("r2", method="balance")])
+    assert first["r1"].status == "processing"
+    assert first["r1"].settles_at == AT + timedelta(days=3)
+    assert first["r2"].status == "succeeded"
+    again = rt.gateway.refund_many(
+        [request("r1"), request("r3", reference="fail-card"), request("r2", method="balance")]
+    )
+    assert again["r1"] == first["r1"] and again["r2"] == first["r2"]
+    assert again["r3"].status == "failed"
+    assert (
+        rt.gateway.refund(  # the single call is the batch of one
+            key="r1",
+            amount=Decimal("12.34"),
+            currency="USD",
+            method="card",
+            payment_reference="pay",
+            at=AT,
+        )
+        == first["r1"]
+    )
+    paid = rt.gateway.total_refunded()  # type: ignore[attr-defined]
+    assert paid == Decimal("37.02")  # three rows (one failed), none made twice
