@@ -33,17 +33,17 @@ SELLER_TOKEN = "bench-seller-token-0123456789"
 ADMIN = Actor(user_id="admin", role=Role.ADMIN)
 
 
-def fresh_database() -> str:
-    """Drop and create the benchmark's own database; returns its migrated URL."""
+def fresh_database(name: str = DB_NAME) -> str:
+    """Drop and create a benchmark's own database; returns its migrated URL."""
     admin = create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.exec_driver_sql(f'CREATE DATABASE "{DB_NAME}"')
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
         # Commits without waiting for the WAL flush, for ours and the ceiling alike: on this
         # disk a flush costs ~10 ms, which would make both figures measure the disk alone.
-        conn.exec_driver_sql(f'ALTER DATABASE "{DB_NAME}" SET synchronous_commit = off')
+        conn.exec_driver_sql(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     admin.dispose()
-    url = f"{PG_SERVER}/{DB_NAME}"
+    url = f"{PG_SERVER}/{name}"
     engine = make_engine(url)
     migrate(engine)
     engine.dispose()

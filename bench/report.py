@@ -90,11 +90,51 @@ def table(r: dict[str, Any]) -> str:
 
 def write(readme: Path, results: dict[str, Any]) -> None:
     """Replace this scale's table between its markers (adding the markers if missing)."""
-    start, end = f"<!-- results:{results['scale']} -->", f"<!-- /results:{results['scale']} -->"
-    block = f"{start}\n{table(results)}\n{end}"
+    _replace(readme, results["scale"], table(results))
+
+
+def _replace(readme: Path, name: str, body: str) -> None:
+    start, end = f"<!-- results:{name} -->", f"<!-- /results:{name} -->"
+    block = f"{start}\n{body}\n{end}"
     text = readme.read_text() if readme.exists() else "# Benchmarks\n"
     if start in text and end in text:
         text = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
     else:
         text = text.rstrip("\n") + f"\n\n{block}\n"
     readme.write_text(text)
+
+
+def reads_table(r: dict[str, Any]) -> str:
+    """The reads results as a Markdown table (a row per database size)."""
+    m = r["machine"]
+    rows = [
+        "| orders in the database | API list, first page of 50 | API list, page 101 (cursor) "
+        "| API order detail | page My Orders (10) | every query on an index |",
+        "|---|---|---|---|---|---|",
+    ]
+    for size, x in r["sizes"].items():
+        cells = [
+            f"{x[k]['p50_ms']:.1f} / {x[k]['p99_ms']:.1f} ms"
+            for k in ("api_list_first", "api_list_deep", "api_detail", "page_my_orders")
+        ]
+        rows.append(
+            f"| {int(size):,} | "
+            + " | ".join(cells)
+            + " | "
+            + ("yes" if x["all_use_an_index"] else "NO")
+            + " |"
+        )
+    rows += [
+        "",
+        "p50 / p99 over 5 s of back-to-back requests on one connection (wrk). Aim: p99 < 10 ms "
+        "at the API, < 30 ms for the page, flat as the database grows.",
+        "",
+        f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory']} memory, "
+        f"PostgreSQL {m['postgresql']}; run {m['date']}.",
+    ]
+    return "\n".join(rows)
+
+
+def write_reads(readme: Path, results: dict[str, Any]) -> None:
+    """Replace the reads table between its markers."""
+    _replace(readme, "reads", reads_table(results))

@@ -245,6 +245,7 @@ deadlines = Table(
     Index(
         "ix_deadlines_due",
         "due_at",
+        "seq",  # the claim's order: deadlines due together are not sorted on every claim
         postgresql_where=text("fired_at IS NULL"),
         sqlite_where=text("fired_at IS NULL"),
     ),

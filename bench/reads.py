@@ -1,0 +1,286 @@
+"""Reads as the database grows: one buyer's 10,000 orders among 50k, 500k and 5M orders.
+
+`python -m bench.reads --scale small|full` (part of `make bench`; small: 50k orders only,
+full: 50k, 500k and 5M) measures, at each size, with wrk on one connection against
+`aftersale serve` (a C client; latency percentiles):
+
+- API "My Orders": `GET /api/v1/orders` (first page of 50) and a deep page (the cursor of page
+  100, i.e. past 5,000 orders), and one order's detail `GET /api/v1/orders/{id}`;
+- the "My Orders" web page `GET /orders` (logged in, first page of 10);
+
+and prints PostgreSQL's `EXPLAIN` of each query the API runs, checking that each uses an index.
+
+The buyer's orders are built by the domain (paid, half of them with a cancellation request:
+timeline, outbox, deadlines and cancellation rows as the engine writes them). The other
+buyers' orders are copies of one such order made in SQL (`INSERT ... SELECT` over
+`generate_series`, with their timelines), because `aftersale import` runs at ~1,800 orders/s
+here (5M orders would take 47 minutes; see bench/README.md)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from aftersale.adapters.db.engine import make_engine
+from aftersale.bootstrap import build_runtime
+from aftersale.services.users import create_user
+from aftersale.settings import Settings
+from bench import data
+from bench.run import ensure_wrk, free_port
+
+HERE = Path(__file__).resolve().parent
+BUYER_ORDERS = 10_000
+PASSWORD = "bench-reads-password"
+SECONDS = 5
+
+
+def build(url: str, engine: Any, rt: Any) -> tuple[str, str]:
+    """The measured buyer (API token and password) and 10,000 domain-built orders."""
+    buyer = create_user(
+        rt,
+        None,
+        email="reader@bench.test",
+        name="Reader",
+        role="buyer",
+        token=data.BUYER_TOKEN,
+        password=PASSWORD,
+    )
+    seller = create_user(
+        rt, None, email="shop@bench.test", name="Shop", role="seller", token=data.SELLER_TOKEN
+    )
+    start = datetime.now(UTC) - timedelta(days=400)
+    for half, requested in ((0, False), (1, True)):
+        data.make_orders(
+            rt,
+            engine,
+            count=BUYER_ORDERS // 2,
+            buyer_id=buyer["id"],
+            seller_id=seller["id"],
+            at=start + timedelta(days=200 * half),
+            requested=requested,
+        )
+    return buyer["id"], seller["id"]
+
+
+def grow_to(engine: Any, total: int, template_buyer: str) -> None:
+    """Add other buyers' orders (copies of one of the buyer's, with its timeline) until the
+    database holds `total` orders; spread over 2 years of creation times and 50,000 buyers."""
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        cur.execute("SELECT count(*) FROM orders")
+        have = cur.fetchone()[0]
+        if have >= total:
+            return
+        cur.execute("SELECT id FROM orders WHERE buyer_id = %s LIMIT 1", (template_buyer,))
+        template = cur.fetchone()[0]
+        step = 500_000
+        for first in range(have, total, step):
+            last = min(first + step, total) - 1
+            print(f"reads: orders {first:,} .. {last:,}", file=sys.stderr)
+            cur.execute(
+                """
+                INSERT INTO orders (id, buyer_id, seller_id, currency, items, shipping_fee, total,
+                  status, buyer_country, policy, created_at, updated_at, version, paid_amount,
+                  refunded_amount, released_amount, payment_method, refund_method, owned,
+                  payment_reference, paid_at)
+                SELECT 'ord_fill' || g, 'usr_fill' || (g %% 50000), o.seller_id, o.currency,
+                  o.items, o.shipping_fee, o.total, o.status, o.buyer_country, o.policy,
+                  now() - (g %% 63072000) * interval '1 second', o.updated_at, o.version,
+                  o.paid_amount, o.refunded_amount, o.released_amount, o.payment_method,
+                  o.refund_method, 0, o.payment_reference, o.paid_at
+                FROM generate_series(%s, %s) g, orders o WHERE o.id = %s
+                """,
+                (first, last, template),
+            )
+            cur.execute(
+                """
+                INSERT INTO timeline (order_id, at, actor, event, detail)
+                SELECT 'ord_fill' || g, t.at, t.actor, t.event, t.detail
+                FROM generate_series(%s, %s) g, timeline t WHERE t.order_id = %s
+                """,
+                (first, last, template),
+            )
+            raw.commit()
+        cur.execute("ANALYZE")
+        raw.commit()
+    finally:
+        raw.close()
+
+
+class Server:
+    """`aftersale serve` (one process) on the reads database."""
+
+    def __init__(self, url: str, tmp: Path) -> None:
+        self.base = f"http://127.0.0.1:{free_port()}"
+        env = {
+            **os.environ,
+            "AFTERSALE_DATABASE_URL": url,
+            "AFTERSALE_EMBEDDED_WORKER": "0",
+            "AFTERSALE_DATA_DIR": str(tmp),
+            "AFTERSALE_SECRET_KEY": "bench-reads-secret-key",
+        }
+        port = self.base.rsplit(":", 1)[1]
+        self.log = (tmp / "server.log").open("w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "aftersale", "serve", "--port", port],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        for _ in range(300):
+            try:
+                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("the server did not start")
+
+    def stop(self) -> None:
+        """Stop it."""
+        self.proc.terminate()
+        self.proc.wait(timeout=20)
+        self.log.close()
+
+
+def session_cookie(base: str) -> str:
+    """Log the buyer in through the login form; the session cookie header value."""
+    with httpx.Client(base_url=base) as client:
+        form = client.get("/login").text
+        found = re.search(r'name="csrf_token" value="([^"]+)"', form)
+        assert found, "no CSRF field on the login page"
+        answer = client.post(
+            "/login",
+            data={"email": "reader@bench.test", "password": PASSWORD, "csrf_token": found[1]},
+        )
+        assert answer.status_code == 303, answer.text[:300]
+        return "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+
+
+def deep_cursor(base: str, pages: int = 100) -> str:
+    """The cursor of page `pages` of 50 (walked through the API)."""
+    cursor = ""
+    headers = {"Authorization": f"Bearer {data.BUYER_TOKEN}"}
+    with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+        for _ in range(pages):
+            page = client.get("/api/v1/orders", params={"limit": 50, "cursor": cursor}).json()
+            cursor = page["next_cursor"]
+            assert cursor, "the buyer has fewer orders than the deep page needs"
+    return cursor
+
+
+def latency(base: str, path: str, headers: dict[str, str]) -> dict[str, float]:
+    """wrk on one connection for SECONDS: requests/s and p50 / p99 latency (ms)."""
+    args = [ensure_wrk(), "-t1", "-c1", f"-d{SECONDS}s", "--latency"]
+    for name, value in headers.items():
+        args += ["-H", f"{name}: {value}"]
+    out = subprocess.run(args + [base + path], capture_output=True, text=True, check=True).stdout
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    assert non2xx is None, out
+    found = {p: re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)\b", out) for p in ("50", "99")}
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    ms = {p: float(m[1]) * scale[m[2]] for p, m in found.items() if m}
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    return {"p50_ms": ms["50"], "p99_ms": ms["99"], "per_s": float(rps[1]) if rps else 0.0}
+
+
+def explain(engine: Any, buyer_id: str, cursor_at: str, order_id: str) -> dict[str, str]:
+    """EXPLAIN of the queries behind the list (first and deep page) and the detail."""
+    queries = {
+        "list, first page": (
+            "SELECT * FROM orders WHERE buyer_id = %(b)s "
+            "ORDER BY created_at DESC, seq DESC LIMIT 51"
+        ),
+        "list, deep page": (
+            "SELECT * FROM orders WHERE buyer_id = %(b)s AND (created_at < %(at)s OR "
+            "(created_at = %(at)s AND seq < 1)) ORDER BY created_at DESC, seq DESC LIMIT 51"
+        ),
+        "detail": "SELECT * FROM orders WHERE id = %(o)s",
+        "timelines of a page": (
+            "SELECT * FROM timeline WHERE order_id IN (SELECT id FROM orders "
+            "WHERE buyer_id = %(b)s LIMIT 50) ORDER BY seq"
+        ),
+        "cancellations of a page": "SELECT * FROM cancellations WHERE order_id = %(o)s",
+    }
+    plans = {}
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        for name, sql in queries.items():
+            cur.execute("EXPLAIN " + sql, {"b": buyer_id, "at": cursor_at, "o": order_id})
+            plans[name] = "\n".join(r[0] for r in cur.fetchall())
+    finally:
+        raw.close()
+    return plans
+
+
+def measure(url: str, engine: Any, buyer_id: str) -> dict[str, Any]:
+    """Every read's latency at the database's current size, and the plans."""
+    with tempfile.TemporaryDirectory() as tmpdir:
+        server = Server(url, Path(tmpdir))
+        try:
+            token = {"Authorization": f"Bearer {data.BUYER_TOKEN}"}
+            cursor = deep_cursor(server.base)
+            first = httpx.get(f"{server.base}/api/v1/orders?limit=1", headers=token).json()
+            order_id = first["items"][0]["id"]
+            cookie = {"Cookie": session_cookie(server.base)}
+            out = {
+                "api_list_first": latency(server.base, "/api/v1/orders?limit=50", token),
+                "api_list_deep": latency(
+                    server.base, f"/api/v1/orders?limit=50&cursor={cursor}", token
+                ),
+                "api_detail": latency(server.base, f"/api/v1/orders/{order_id}", token),
+                "page_my_orders": latency(server.base, "/orders", cookie),
+            }
+        finally:
+            server.stop()
+    at = json.loads(__import__("base64").urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))[0]
+    plans = explain(engine, buyer_id, at, order_id)
+    out["plans"] = plans
+    out["all_use_an_index"] = all(
+        "Index" in plan and "Seq Scan on orders" not in plan for plan in plans.values()
+    )
+    return out
+
+
+def main() -> None:
+    """Build the database size by size, measuring at each; write the table."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scale", choices=["small", "full"], default="small")
+    parser.add_argument("--sizes", default=None, help="comma-separated; overrides the scale")
+    args = parser.parse_args()
+    default = "50000" if args.scale == "small" else "50000,500000,5000000"
+    sizes = [int(s) for s in (args.sizes or default).split(",")]
+    ensure_wrk()
+    url = data.fresh_database("aftersale_reads")
+    engine = make_engine(url)
+    rt = build_runtime(Settings(database_url=url, embedded_worker=False), engine=engine)  # type: ignore[call-arg]
+    buyer_id, _ = build(url, engine, rt)
+    results: dict[str, Any] = {"sizes": {}}
+    for size in sizes:
+        grow_to(engine, size, buyer_id)
+        print(f"reads: measuring at {size:,} orders", file=sys.stderr)
+        results["sizes"][str(size)] = measure(url, engine, buyer_id)
+    rt.close()
+    engine.dispose()
+    from bench import report
+
+    results["machine"] = report.machine(url)
+    print(json.dumps(results, indent=2))
+    (HERE / "results-reads.json").write_text(json.dumps(results, indent=2) + "\n")
+    report.write_reads(HERE / "README.md", results)
+
+
+if __name__ == "__main__":
+    main()
