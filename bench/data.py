@@ -99,6 +99,27 @@ def make_orders(
     return ids
 
 
+def analyzed_orders(
+    rt: Runtime,
+    engine: Engine,
+    parties: tuple[str, str],
+    *,
+    count: int,
+    at: datetime,
+    requested: bool,
+    table: str = "",
+) -> list[str]:
+    """`make_orders` for a (buyer, seller), then ANALYZE (this server runs with autovacuum
+    off: freshly loaded tables get statistics, as autovacuum would give them)."""
+    buyer_id, seller_id = parties
+    made = make_orders(
+        rt, engine, count=count, buyer_id=buyer_id, seller_id=seller_id, at=at, requested=requested
+    )
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"ANALYZE {table}".strip())
+    return made
+
+
 def write_orders(conn: Any, orders: list[Order]) -> None:
     """One multi-row INSERT per table for a chunk of new orders."""
     repo = SqlOrderRepository(conn, locking=True)

@@ -20,12 +20,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,7 +35,7 @@ from aftersale.bootstrap import build_runtime
 from aftersale.services.users import create_user
 from aftersale.settings import Settings
 from bench import data
-from bench.run import ensure_wrk, free_port
+from bench.run import Server, ensure_wrk
 
 HERE = Path(__file__).resolve().parent
 BUYER_ORDERS = 10_000
@@ -119,41 +117,6 @@ def grow_to(engine: Any, total: int, template_buyer: str) -> None:
         raw.close()
 
 
-class Server:
-    """`aftersale serve` (one process) on the reads database."""
-
-    def __init__(self, url: str, tmp: Path) -> None:
-        self.base = f"http://127.0.0.1:{free_port()}"
-        env = {
-            **os.environ,
-            "AFTERSALE_DATABASE_URL": url,
-            "AFTERSALE_EMBEDDED_WORKER": "0",
-            "AFTERSALE_DATA_DIR": str(tmp),
-            "AFTERSALE_SECRET_KEY": "bench-reads-secret-key",
-        }
-        port = self.base.rsplit(":", 1)[1]
-        self.log = (tmp / "server.log").open("w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "aftersale", "serve", "--port", port],
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        for _ in range(300):
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError("the server did not start")
-
-    def stop(self) -> None:
-        """Stop it."""
-        self.proc.terminate()
-        self.proc.wait(timeout=20)
-        self.log.close()
-
-
 def session_cookie(base: str) -> str:
     """Log the buyer in through the login form; the session cookie header value."""
     with httpx.Client(base_url=base) as client:
@@ -228,7 +191,7 @@ def explain(engine: Any, buyer_id: str, cursor_at: str, order_id: str) -> dict[s
 def measure(url: str, engine: Any, buyer_id: str) -> dict[str, Any]:
     """Every read's latency at the database's current size, and the plans."""
     with tempfile.TemporaryDirectory() as tmpdir:
-        server = Server(url, Path(tmpdir))
+        server = Server(url, Path(tmpdir))  # one process, warmed up
         try:
             token = {"Authorization": f"Bearer {data.BUYER_TOKEN}"}
             cursor = deep_cursor(server.base)

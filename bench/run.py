@@ -120,24 +120,14 @@ def wrk(base: str, ids_file: Path, *, action: str, token: str, seconds: int) -> 
 def bench_api(url: str, rt: Any, engine: Any, ids: tuple[str, str], cfg: dict[str, Any]) -> dict:
     """Request and accept cancellation over HTTP with 1 and 2 server processes, then the same
     writes in plain SQL from as many client processes."""
-    buyer_id, seller_id = ids
     now = datetime.now(UTC)
     n = cfg["orders"]
     results: dict[str, Any] = {}
 
     def orders(requested: bool, count: int = n) -> list[str]:
-        made = data.make_orders(
-            rt,
-            engine,
-            count=count,
-            buyer_id=buyer_id,
-            seller_id=seller_id,
-            at=now,
-            requested=requested,
+        return data.analyzed_orders(
+            rt, engine, ids, count=count, at=now, requested=requested, table="orders"
         )
-        with engine.begin() as conn:  # autovacuum is off here: statistics, as it would keep
-            conn.exec_driver_sql("ANALYZE orders")
-        return made
 
     for procs in PROCESSES:
         suffix = "" if procs == 1 else f"_{procs}p"
@@ -241,24 +231,18 @@ def bench_worker(url: str, rt: Any, engine: Any, ids: tuple[str, str], count: in
     for exactly-once), then by as many plain SQL sweepers."""
     import multiprocessing
 
-    buyer_id, seller_id = ids
     results: dict[str, Any] = {}
     for procs in PROCESSES:
         suffix = "" if procs == 1 else f"_{procs}p"
         for name in ("worker", "ceiling"):
-            made = data.make_orders(
+            made = data.analyzed_orders(
                 rt,
                 engine,
+                ids,
                 count=count,
-                buyer_id=buyer_id,
-                seller_id=seller_id,
                 at=datetime.now(UTC) - timedelta(hours=73),
                 requested=True,
             )
-            # This server runs with autovacuum off: analyze freshly loaded tables, as
-            # autovacuum would (stale statistics give the loads' IN lists bad plans).
-            with engine.begin() as conn:
-                conn.exec_driver_sql("ANALYZE")
             print(f"{name}: {count:,} due cancellations, {procs} process(es)", file=sys.stderr)
             if name == "worker":
                 began = time.perf_counter()
