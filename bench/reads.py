@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 
 from aftersale.adapters.db.engine import make_engine
+from aftersale.adapters.db.orders_repo import decode_cursor
 from aftersale.bootstrap import build_runtime
 from aftersale.services.users import create_user
 from aftersale.settings import Settings
@@ -158,31 +159,31 @@ def latency(base: str, path: str, headers: dict[str, str]) -> dict[str, float]:
     return {"p50_ms": ms["50"], "p99_ms": ms["99"], "per_s": float(rps[1]) if rps else 0.0}
 
 
-def explain(engine: Any, buyer_id: str, cursor_at: str, order_id: str) -> dict[str, str]:
-    """EXPLAIN of the queries behind the list (first and deep page) and the detail."""
+def explain(engine: Any, buyer_id: str, cursor: list[Any], order_id: str) -> dict[str, str]:
+    """EXPLAIN of the queries the API runs for the list (first and deep page), the detail,
+    and the children and timelines of a page (as the repository sends them)."""
+    page = (
+        "SELECT * FROM orders WHERE buyer_id = %(b)s{} ORDER BY created_at DESC, seq DESC LIMIT 51"
+    )
     queries = {
-        "list, first page": (
-            "SELECT * FROM orders WHERE buyer_id = %(b)s "
-            "ORDER BY created_at DESC, seq DESC LIMIT 51"
-        ),
-        "list, deep page": (
-            "SELECT * FROM orders WHERE buyer_id = %(b)s AND (created_at < %(at)s OR "
-            "(created_at = %(at)s AND seq < 1)) ORDER BY created_at DESC, seq DESC LIMIT 51"
-        ),
-        "detail": "SELECT * FROM orders WHERE id = %(o)s",
-        "timelines of a page": (
-            "SELECT * FROM timeline WHERE order_id IN (SELECT id FROM orders "
-            "WHERE buyer_id = %(b)s LIMIT 50) ORDER BY seq"
-        ),
-        "cancellations of a page": "SELECT * FROM cancellations WHERE order_id = %(o)s",
+        "list, first page": page.format(""),
+        "list, deep page": page.format(" AND (created_at, seq) < (%(at)s, %(seq)s)"),
+        "detail": "SELECT * FROM orders WHERE id = %(o)s FOR UPDATE",
+        "timelines of a page": "SELECT * FROM timeline WHERE order_id = ANY(%(ids)s) ORDER BY seq",
+        "cancellations of a page": "SELECT * FROM cancellations WHERE order_id = ANY(%(ids)s)",
     }
     plans = {}
     raw = engine.raw_connection()
     try:
         cur = raw.cursor()
+        cur.execute(page.format("").replace("*", "id"), {"b": buyer_id})
+        ids = [r[0] for r in cur.fetchall()][:50]
+        at = cursor[0].astimezone(UTC).replace(tzinfo=None)  # stored naive, in UTC
+        values = {"b": buyer_id, "at": at, "seq": cursor[1], "o": order_id, "ids": ids}
         for name, sql in queries.items():
-            cur.execute("EXPLAIN " + sql, {"b": buyer_id, "at": cursor_at, "o": order_id})
+            cur.execute("EXPLAIN " + sql, values)
             plans[name] = "\n".join(r[0] for r in cur.fetchall())
+        raw.rollback()
     finally:
         raw.close()
     return plans
@@ -208,8 +209,7 @@ def measure(url: str, engine: Any, buyer_id: str) -> dict[str, Any]:
             }
         finally:
             server.stop()
-    at = json.loads(__import__("base64").urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))[0]
-    plans = explain(engine, buyer_id, at, order_id)
+    plans = explain(engine, buyer_id, list(decode_cursor(cursor)), order_id)
     out["plans"] = plans
     out["all_use_an_index"] = all(
         "Index" in plan and "Seq Scan on orders" not in plan for plan in plans.values()

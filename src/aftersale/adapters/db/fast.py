@@ -12,6 +12,7 @@ datetimes, enums, JSON) and its result processors, and driver errors are wrapped
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -162,3 +163,72 @@ def rows(conn: Connection, c: Compiled, values: dict[str, Any]) -> list[dict[str
                 values[i] = proc(values[i])
         out.append(dict(zip(keys, values, strict=True)))
     return out
+
+
+Part = tuple[Compiled, list[dict[str, Any]]]
+COMBINE_ROWS = 64  # up to this many rows in all, PostgreSQL gets them as one statement
+_COMBINED: dict[tuple[tuple[str, int], ...], str] = {}
+_MARK = re.compile(r"%\((\w+)\)s")
+
+
+def write(conn: Connection, parts: list[Part]) -> int:
+    """Run the rows of several INSERT / UPDATE statements, in order; returns how many rows the
+    first one touched (a version-checked UPDATE's count). On PostgreSQL a few rows in all (an
+    API request's changes) go as ONE statement, a chain of data-modifying WITH clauses: one
+    statement for the driver to send and the server to parse and run instead of one per table.
+    More rows (a worker batch) go as one executemany per statement, all after the first in one
+    pipeline; SQLite runs one executemany each."""
+    parts = [(c, rows) for c, rows in parts if rows]
+    if not parts:
+        return 0
+    if conn.dialect.name == "postgresql" and sum(len(r) for _, r in parts) <= COMBINE_ROWS:
+        return _write_combined(conn, parts)
+    first = executemany(conn, *parts[0])
+    with pipeline(conn):
+        for c, rows in parts[1:]:
+            executemany(conn, c, rows)
+    return first
+
+
+def _write_combined(conn: Connection, parts: list[Part]) -> int:
+    shape = tuple((c.sql, len(rows)) for c, rows in parts)
+    sql = _COMBINED.get(shape)
+    if sql is None:
+        sql = _COMBINED[shape] = _combine(shape)
+    params: dict[str, Any] = {}
+    for i, (c, rows) in enumerate(parts):
+        for r, row in enumerate(rows):
+            for name, value in _params(c, row).items():
+                params[f"w{i}r{r}_{name}"] = value
+    cursor = _cursor(conn)
+    one = Compiled(sql=sql, positional=None, binds=(), keys=(), results=())
+    _announce(conn, cursor, one, params, False)
+    try:
+        cursor.execute(sql, params)
+    except Exception as error:
+        raise _fail(conn, one, params, error) from error
+    row = cursor.fetchone()
+    return int(row[0])
+
+
+def _combine(shape: tuple[tuple[str, int], ...]) -> str:
+    """`WITH s0 AS (...), s1 AS (...) ... SELECT <rows of the first statement>`: each INSERT
+    with all its rows in one VALUES list, each UPDATE once per row, parameters renamed apart
+    (w<statement>r<row>_<name>)."""
+    clauses: list[str] = []
+    counted: list[str] = []
+    for i, (sql, n) in enumerate(shape):
+        texts = []
+        if sql.startswith("INSERT"):
+            head, _, values = sql.partition(" VALUES ")
+            rows = ", ".join(_MARK.sub(rf"%(w{i}r{r}_\1)s", values) for r in range(n))
+            texts.append(f"{head} VALUES {rows}")
+        else:
+            texts += [_MARK.sub(rf"%(w{i}r{r}_\1)s", sql) for r in range(n)]
+        for text in texts:
+            name = f"s{len(clauses)}"
+            if i == 0:
+                text += " RETURNING 1"
+                counted.append(f"(SELECT count(*) FROM {name})")
+            clauses.append(f"{name} AS ({text})")
+    return "WITH " + ", ".join(clauses) + " SELECT " + " + ".join(counted)

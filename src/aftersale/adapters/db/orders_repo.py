@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, literal, select, tuple_, update
 
 from aftersale.adapters.db import fast
 from aftersale.adapters.db import tables as t
@@ -164,14 +164,14 @@ class SqlOrderRepository:
 
     def add(self, order: Order) -> None:
         """Insert a new order with everything it owns."""
-        self._insert(t.orders, [self._order_row(order)])
+        first = self._insert_part(t.orders, [self._order_row(order)])
         self._seen[order.id] = {
             "version": order.version,
             "timeline": 0,
             "scalars": _scalars(order),
             **{name: {} for name, _, _ in CHILDREN},
         }
-        self._write_children([order])
+        fast.write(self.conn, [first, *self._child_writes([order])])
 
     def save(self, order: Order) -> None:
         """Write an order's changes, failing if another transaction changed it meanwhile."""
@@ -213,8 +213,10 @@ class SqlOrderRepository:
 
         statement = fast.compiled(self.conn, ("orders.update", keys), build, keys)
         # each id matches at most one row, so the total is len(params) only if every one matched
-        # (both drivers report the sum of the per-row counts for an executemany)
-        if fast.executemany(self.conn, statement, params) != len(params):
+        # (both drivers report the sum of the per-row counts for an executemany); the children
+        # go with it (on PostgreSQL, for a few rows, in the same statement)
+        parts = [(statement, params), *self._child_writes(changed)]
+        if fast.write(self.conn, parts) != len(params):
             which = f"order {changed[0].id}" if len(changed) == 1 else "an order of the batch"
             raise ConcurrentModification(f"{which} was changed by another request")
         for order, row in zip(changed, params, strict=True):
@@ -222,7 +224,6 @@ class SqlOrderRepository:
             order.version = seen["version"] = row["version"]
             seen["scalars"] = now[order.id]
             seen["scalars"]["version"] = order.version
-        self._write_children(changed)
 
     def _has_child_changes(self, order: Order) -> bool:
         seen = self._seen[order.id]
@@ -258,13 +259,10 @@ class SqlOrderRepository:
             row["owned"] = owned_mask(order)
         return row
 
-    def _write_children(self, orders: list[Order]) -> None:
-        """Insert or update what these orders own, one executemany per table and kind, all
-        sent in one pipeline (their results are not needed to go on)."""
-        with fast.pipeline(self.conn):
-            self._pipelined_children(orders)
-
-    def _pipelined_children(self, orders: list[Order]) -> None:
+    def _child_writes(self, orders: list[Order]) -> list[fast.Part]:
+        """What these orders own that is new or changed: a statement and its rows per table
+        and kind (the repository then counts them as written)."""
+        parts: list[fast.Part] = []
         for name, table, _ in CHILDREN:
             inserts: list[dict[str, Any]] = []
             updates: list[dict[str, Any]] = []
@@ -279,16 +277,16 @@ class SqlOrderRepository:
                         updates.append({**changes, "_id": child.id})
                     before[child.id] = row
             if updates:
-                self._update_children(table, updates)
+                parts.append(self._update_part(table, updates))
             if inserts:
-                self._insert(table, inserts)
+                parts.append(self._insert_part(table, inserts))
         new_tl: list[dict[str, Any]] = []
         for order in orders:
             seen = self._seen[order.id]
             new_tl += [row_of(e) for e in order.timeline[seen["timeline"] :]]
             seen["timeline"] = len(order.timeline)
         if new_tl:
-            self._insert(t.timeline, new_tl)
+            parts.append(self._insert_part(t.timeline, new_tl))
         for table, attr in (
             (t.ledger, "new_ledger"),
             (t.deadlines, "new_deadlines"),
@@ -296,20 +294,21 @@ class SqlOrderRepository:
         ):
             rows = [row_of(x) for order in orders for x in getattr(order, attr)]
             if rows:
-                self._insert(table, rows)
+                parts.append(self._insert_part(table, rows))
             for order in orders:
                 getattr(order, attr).clear()
+        return parts
 
-    def _insert(self, table: Table, rows: list[dict[str, Any]]) -> None:
-        """One executemany INSERT of rows that all have the same keys."""
+    def _insert_part(self, table: Table, rows: list[dict[str, Any]]) -> fast.Part:
+        """An INSERT for rows that all have the same keys."""
         keys = tuple(rows[0])
         statement = fast.compiled(
             self.conn, (table.name, "insert", keys), lambda: insert(table).inline(), keys
         )
-        fast.executemany(self.conn, statement, rows)
+        return statement, rows
 
-    def _update_children(self, table: Table, rows: list[dict[str, Any]]) -> None:
-        """One executemany UPDATE ... WHERE id = :_id of rows that all have the same keys."""
+    def _update_part(self, table: Table, rows: list[dict[str, Any]]) -> fast.Part:
+        """An UPDATE ... WHERE id = :_id for rows that all have the same keys."""
         keys = tuple(k for k in rows[0] if k != "_id")
         statement = fast.compiled(
             self.conn,
@@ -317,7 +316,7 @@ class SqlOrderRepository:
             lambda: update(table).where(table.c.id == bindparam("_id")),
             keys,
         )
-        fast.executemany(self.conn, statement, rows)
+        return statement, rows
 
     def order_id_of(self, kind: str, object_id: str) -> str | None:
         """The order that owns a return, dispute or refund."""
@@ -346,7 +345,11 @@ class SqlOrderRepository:
             query = query.where(o.status == status)
         if cursor:
             at, seq = decode_cursor(cursor)
-            query = query.where(or_(o.created_at < at, and_(o.created_at == at, o.seq < seq)))
+            # a row comparison, so the index (…, created_at, seq) seeks straight to the cursor
+            # (with `created_at < at OR (created_at = at AND seq < seq)` PostgreSQL filters
+            # every row from the newest down: a deep page took as long as the pages before it)
+            after = tuple_(literal(at, o.created_at.type), literal(seq, o.seq.type))
+            query = query.where(tuple_(o.created_at, o.seq) < after)
         rows = list(
             self.conn.execute(
                 query.order_by(o.created_at.desc(), o.seq.desc()).limit(limit + 1)
