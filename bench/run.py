@@ -31,8 +31,8 @@ HERE = Path(__file__).resolve().parent
 CLIENTS = 32
 PROCESSES = (1, 2)  # API server processes / deadline workers, beside as many ceiling clients
 SCALES: dict[str, dict[str, Any]] = {
-    "small": {"seconds": 8, "orders": 6000, "deadlines": 10_000},
-    "full": {"seconds": 20, "orders": 16000, "deadlines": 100_000},
+    "small": {"seconds": 8, "orders": 10_000, "deadlines": 10_000},
+    "full": {"seconds": 20, "orders": 30_000, "deadlines": 100_000},
 }
 
 

@@ -104,3 +104,43 @@ def test_the_gateway_answers_a_repeated_key_with_the_refund_it_already_made(
     )
     paid = rt.gateway.total_refunded()  # type: ignore[attr-defined]
     assert paid == Decimal("37.02")  # three rows (one failed), none made twice
+
+
+def test_written_together_the_first_statements_rows_are_counted_and_the_rest_written(
+    rt: Runtime,
+) -> None:
+    sr = t.sandbox_refunds
+
+    def row(key: str) -> dict[str, object]:
+        return {"key": key, "reference": f"sbx_{key}", "amount": Decimal("1.50")} | {
+            "currency": "USD",
+            "method": "card",
+            "created_at": AT,
+            "settles_at": AT,
+        }
+
+    engine = rt.gateway.engine  # type: ignore[attr-defined]
+    with engine.begin() as conn:
+        ins = fast.compiled(conn, ("t", "ins"), lambda: insert(sr).inline(), list(row("a")))
+        upd = fast.compiled(
+            conn,
+            ("t", "upd"),
+            lambda: sr.update().where(sr.c.key == bindparam("_key")),
+            ["method"],
+        )
+        assert fast.write(conn, [(ins, [row("w1"), row("w2")])]) == 2
+        # a few rows: on PostgreSQL one statement; the count is the first statement's
+        found = fast.write(
+            conn,
+            [
+                (upd, [{"method": "balance", "_key": "w1"}, {"method": "x", "_key": "nope"}]),
+                (ins, [row("w3")]),
+            ],
+        )
+        assert found == 1
+        many = [row(f"m{i}") for i in range(fast.COMBINE_ROWS + 1)]  # too many: one by one
+        assert fast.write(conn, [(upd, [{"method": "balance", "_key": "w2"}]), (ins, many)]) == 1
+    with engine.connect() as conn:
+        methods = dict(conn.execute(select(sr.c.key, sr.c.method)).all())
+    assert methods["w1"] == methods["w2"] == "balance" and methods["w3"] == "card"
+    assert sum(k.startswith("m") for k in methods) == fast.COMBINE_ROWS + 1
