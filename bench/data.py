@@ -6,6 +6,7 @@ with one multi-row INSERT per table per chunk, not order by order."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -76,7 +77,7 @@ def make_orders(
     admin = Ctx(actor=ADMIN, now=at, calendar=rt.calendar)
     buyer = Ctx(actor=Actor(user_id=buyer_id, role=Role.BUYER), now=at, calendar=rt.calendar)
     ids: list[str] = []
-    for start in range(0, count, chunk):
+    for start in progress(range(0, count, chunk), f"{count:,} orders", count > 5 * chunk):
         orders = []
         for _ in range(min(chunk, count - start)):
             order = create_order(
@@ -133,6 +134,16 @@ def write_orders(conn: Any, orders: list[Order]) -> None:
     for table, values in rows.items():
         if values:
             conn.execute(insert(table), values)
+
+
+def progress(steps: range, what: str, show: bool) -> Iterable[int]:
+    """The steps, with a progress bar on stderr for long phases."""
+    if not show:
+        return steps
+    from rich.console import Console
+    from rich.progress import track
+
+    return track(steps, description=f"building {what}", console=Console(stderr=True))
 
 
 def write_ids(ids: list[str], path: Path) -> Path:
