@@ -241,8 +241,8 @@ def main() -> None:
 
     results["machine"] = report.machine(url)
     print(json.dumps(results, indent=2))
-    (HERE / "results-reads.json").write_text(json.dumps(results, indent=2) + "\n")
-    report.write_reads(HERE / "README.md", results)
+    (HERE / f"results-reads-{args.scale}.json").write_text(json.dumps(results, indent=2) + "\n")
+    report.write_reads(HERE / "README.md", results, args.scale)
 
 
 if __name__ == "__main__":

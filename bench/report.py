@@ -135,6 +135,6 @@ def reads_table(r: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
-def write_reads(readme: Path, results: dict[str, Any]) -> None:
-    """Replace the reads table between its markers."""
-    _replace(readme, "reads", reads_table(results))
+def write_reads(readme: Path, results: dict[str, Any], scale: str) -> None:
+    """Replace the reads table of this scale between its markers."""
+    _replace(readme, f"reads-{scale}", reads_table(results))
