@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, select
+from sqlalchemy import Engine, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -66,7 +66,7 @@ class SandboxGateway:
         engine = self._direct if len(requests) == 1 else self.engine
         with engine.begin() as conn:
             fast.executemany(conn, self._compiled_insert(conn), rows)
-            found = fast.rows(conn, self._compiled_select(conn, len(keys)), _numbered(keys))
+            found = fast.rows(conn, self._compiled_select(conn, len(keys)), fast.numbered(keys))
         by_key = {row["key"]: row for row in found}
         return {r.key: _answer(by_key[r.key], r.at) for r in requests}
 
@@ -93,9 +93,10 @@ class SandboxGateway:
 
     def _compiled_select(self, conn: Any, n: int) -> fast.Compiled:
         sr = t.sandbox_refunds
-        marks = [bindparam(f"p{i}") for i in range(n)]
         return fast.compiled(
-            conn, ("sandbox_refunds", "of", n), lambda: select(sr).where(sr.c.key.in_(marks))
+            conn,
+            ("sandbox_refunds", "of", n),
+            lambda: select(sr).where(sr.c.key.in_(fast.marks(n))),
         )
 
     def refund_status(self, *, reference: str, at: datetime) -> GatewayRefund:
@@ -120,10 +121,6 @@ class SandboxGateway:
                 )
             ).scalars()
             return sum(rows, Decimal(0))
-
-
-def _numbered(values: list[str]) -> dict[str, str]:
-    return {f"p{i}": v for i, v in enumerate(values)}
 
 
 def _answer(row: Any, at: datetime) -> GatewayRefund:

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, exc
+from sqlalchemy import Connection, bindparam, exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
 
@@ -70,6 +70,16 @@ def _compile(statement: ClauseElement, dialect: Dialect, column_keys: list[str] 
         keys=tuple(col.keyname for col in columns),
         results=tuple(results),
     )
+
+
+def marks(n: int) -> list[Any]:
+    """n bind parameters p0 .. p(n-1), for an IN list compiled once per length."""
+    return [bindparam(f"p{i}") for i in range(n)]
+
+
+def numbered(values: list[str]) -> dict[str, str]:
+    """The parameters of `marks(len(values))`."""
+    return {f"p{i}": v for i, v in enumerate(values)}
 
 
 def _params(c: Compiled, values: dict[str, Any]) -> Any:

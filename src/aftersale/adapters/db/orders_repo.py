@@ -95,7 +95,7 @@ class SqlOrderRepository:
             # plans (forcing custom plans everywhere cost the API 40 % more database CPU).
             self.conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
             self._custom_plans = True
-        found = fast.rows(self.conn, self._select_orders(len(ids), lock), _numbered(ids))
+        found = fast.rows(self.conn, self._select_orders(len(ids), lock), fast.numbered(ids))
         return {o.id: o for o in self._build(found, history=history)}
 
     def _select_orders(self, n: int, lock: bool) -> fast.Compiled:
@@ -103,7 +103,7 @@ class SqlOrderRepository:
         lock = lock and self.locking
 
         def build() -> Any:
-            query = select(t.orders).where(t.orders.c.id.in_(_marks(n))).order_by(t.orders.c.id)
+            query = select(t.orders).where(t.orders.c.id.in_(fast.marks(n))).order_by(t.orders.c.id)
             return query.with_for_update() if lock else query
 
         return fast.compiled(self.conn, ("orders.get", n, lock), build)
@@ -113,7 +113,7 @@ class SqlOrderRepository:
 
         def build() -> Any:
             picked = [table.c[c] for c in columns] if columns else [table]
-            query = select(*picked).where(table.c.order_id.in_(_marks(n)))
+            query = select(*picked).where(table.c.order_id.in_(fast.marks(n)))
             return query.order_by(table.c.seq) if table is t.timeline else query
 
         return fast.compiled(self.conn, (table.name, "of", n), build)
@@ -128,13 +128,13 @@ class SqlOrderRepository:
             if not having:
                 continue
             query = self._select_of(table, len(having))
-            for child in fast.rows(self.conn, query, _numbered(having)):
+            for child in fast.rows(self.conn, query, fast.numbered(having)):
                 obj = cls(**child)
                 kids[obj.order_id][name].append(obj)
         timelines: dict[str, list[Any]] = {i: [] for i in ids}
         if history:
             query = self._select_of(t.timeline, len(ids), TIMELINE_COLUMNS)
-            for tl in fast.rows(self.conn, query, _numbered(ids)):
+            for tl in fast.rows(self.conn, query, fast.numbered(ids)):
                 timelines[tl["order_id"]].append(TimelineEntry(**tl))
         orders = []
         for row in rows:
@@ -363,15 +363,6 @@ class SqlOrderRepository:
 
 
 TIMELINE_COLUMNS = ("order_id", "at", "actor", "event", "detail")
-
-
-def _marks(n: int) -> list[Any]:
-    """n bind parameters p0 .. p(n-1), for an IN list compiled once per length."""
-    return [bindparam(f"p{i}") for i in range(n)]
-
-
-def _numbered(values: list[str]) -> dict[str, str]:
-    return {f"p{i}": v for i, v in enumerate(values)}
 
 
 def _scalars(order: Order) -> dict[str, Any]:
