@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import timedelta
 from typing import Any
 
@@ -78,7 +78,7 @@ class Policy:
 
     def as_dict(self) -> dict[str, int]:
         """The policy as a plain dict (stored with each order)."""
-        return asdict(self)
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # ints: no deep copy
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Policy:

@@ -53,11 +53,12 @@ def serve(
             access_log=access_log,
         )
     else:
+        from aftersale.entrypoints import heap
         from aftersale.entrypoints.api.app import create_app
 
-        uvicorn.run(
-            create_app(settings), host=host, port=port, log_level="info", access_log=access_log
-        )
+        server = create_app(settings)
+        heap.settle()
+        uvicorn.run(server, host=host, port=port, log_level="info", access_log=access_log)
 
 
 @app.command()
@@ -77,6 +78,9 @@ def worker(
         return
     signal.signal(signal.SIGTERM, lambda *_: loop.stop())
     signal.signal(signal.SIGINT, lambda *_: loop.stop())
+    from aftersale.entrypoints import heap
+
+    heap.settle()
     loop.run()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from aftersale.domain.actions import allowed_actions
@@ -20,7 +21,18 @@ def iso(value: datetime | None) -> str | None:
 
 def money(amount: Decimal | None, currency: str) -> dict[str, str] | None:
     """{"amount": "12.34", "currency": "USD"}."""
-    return None if amount is None else Money(amount, currency).as_dict()
+    if amount is None:
+        return None
+    if not amount:  # 0 and -0 are one cache key but print differently
+        return Money(amount, currency).as_dict()
+    return {"amount": _amount(amount, currency), "currency": currency}
+
+
+@lru_cache(maxsize=4096)
+def _amount(amount: Decimal, currency: str) -> str:
+    # a page shows the same few prices many times; Decimal("5") and Decimal("5.00") are one
+    # key, which is right: both print in the currency's minor units
+    return Money(amount, currency).as_dict()["amount"]
 
 
 def cancellation_view(c: CancellationRequest | None) -> dict[str, Any] | None:

@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, insert, literal, select, tuple_, update
+from sqlalchemy import Connection, Table, bindparam, insert, select, tuple_, update
 
 from aftersale.adapters.db import fast
 from aftersale.adapters.db import tables as t
@@ -67,9 +67,10 @@ def row_of(obj: Any) -> dict[str, Any]:
 class SqlOrderRepository:
     """Orders and everything they own, in one connection's transaction."""
 
-    def __init__(self, conn: Connection, *, locking: bool) -> None:
+    def __init__(self, conn: Connection, *, locking: bool, readonly: bool = False) -> None:
         self.conn = conn
         self.locking = locking  # SELECT ... FOR UPDATE (PostgreSQL)
+        self.readonly = readonly  # no snapshots to diff against: save() would fail
         self._seen: dict[str, dict[str, Any]] = {}
         self._custom_plans = False
 
@@ -118,6 +119,31 @@ class SqlOrderRepository:
 
         return fast.compiled(self.conn, (table.name, "of", n), build)
 
+    def _select_page(self, shape: frozenset[str]) -> fast.Compiled:
+        """A page of orders for the filters named in `shape` (compiled once per shape)."""
+
+        def build() -> Any:
+            o = t.orders.c
+            query = select(t.orders)
+            if "buyer" in shape:
+                query = query.where(o.buyer_id == bindparam("buyer"))
+            if "seller" in shape:
+                query = query.where(o.seller_id == bindparam("seller"))
+            if "status" in shape:
+                query = query.where(o.status == bindparam("status"))
+            if "at" in shape:
+                # a row comparison, so the index (…, created_at, seq) seeks straight to the
+                # cursor (with `created_at < at OR (created_at = at AND seq < seq)` PostgreSQL
+                # filters every row from the newest down: a deep page took as long as the
+                # pages before it)
+                after = tuple_(bindparam("at", type_=o.created_at.type), bindparam("seq"))
+                query = query.where(tuple_(o.created_at, o.seq) < after)
+            query = query.order_by(o.created_at.desc(), o.seq.desc())
+            # an explicit OFFSET 0: SQLite's compiler adds an anonymous one to a bound LIMIT
+            return query.limit(bindparam("lim")).offset(bindparam("skip"))
+
+        return fast.compiled(self.conn, ("orders", "page", shape), build)
+
     def _build(self, rows: list[Any], *, history: bool) -> list[Order]:
         if not rows:
             return []
@@ -150,7 +176,8 @@ class SqlOrderRepository:
             for name in ("cancellations", "returns", "disputes"):
                 getattr(order, name).sort(key=_first_time)
             order.refunds.sort(key=lambda r: (r.created_at, r.id))
-            self._remember(order)
+            if not self.readonly:
+                self._remember(order)
             orders.append(order)
         return orders
 
@@ -335,26 +362,16 @@ class SqlOrderRepository:
         limit: int,
     ) -> tuple[list[Order], str | None]:
         """A page of orders, newest first, from a keyset cursor."""
-        o = t.orders.c
-        query = select(t.orders)
+        values: dict[str, Any] = {"lim": limit + 1, "skip": 0}
         if buyer_id is not None:
-            query = query.where(o.buyer_id == buyer_id)
+            values["buyer"] = buyer_id
         if seller_id is not None:
-            query = query.where(o.seller_id == seller_id)
+            values["seller"] = seller_id
         if status is not None:
-            query = query.where(o.status == status)
+            values["status"] = status
         if cursor:
-            at, seq = decode_cursor(cursor)
-            # a row comparison, so the index (…, created_at, seq) seeks straight to the cursor
-            # (with `created_at < at OR (created_at = at AND seq < seq)` PostgreSQL filters
-            # every row from the newest down: a deep page took as long as the pages before it)
-            after = tuple_(literal(at, o.created_at.type), literal(seq, o.seq.type))
-            query = query.where(tuple_(o.created_at, o.seq) < after)
-        rows = list(
-            self.conn.execute(
-                query.order_by(o.created_at.desc(), o.seq.desc()).limit(limit + 1)
-            ).mappings()
-        )
+            values["at"], values["seq"] = decode_cursor(cursor)
+        rows = fast.rows(self.conn, self._select_page(frozenset(values)), values)
         more = len(rows) > limit
         rows = rows[:limit]
         orders = self._build(rows, history=True)

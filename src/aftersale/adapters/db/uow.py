@@ -39,7 +39,7 @@ class SqlUnitOfWork:
         self.conn = conn
         self.conn.begin()
         pg = not self.sqlite
-        self.orders = SqlOrderRepository(conn, locking=pg)
+        self.orders = SqlOrderRepository(conn, locking=pg, readonly=self.readonly)
         self.users = SqlUserRepository(conn)
         self.messages = SqlMessageRepository(conn)
         self.deadlines = SqlDeadlineRepository(conn, skip_locked=pg)

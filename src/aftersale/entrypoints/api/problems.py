@@ -6,10 +6,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aftersale.domain.errors import DomainError
+from aftersale.entrypoints.api.responses import JSONResponse
 
 STATUS: dict[str, int] = {
     "unauthorized": 401,

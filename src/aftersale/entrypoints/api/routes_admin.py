@@ -1,11 +1,11 @@
 """Health, users and the test clock."""
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import JSONResponse
 
 from aftersale.domain.actors import Actor
 from aftersale.entrypoints.api import schemas as s
 from aftersale.entrypoints.api.deps import RtDep, role
+from aftersale.entrypoints.api.responses import JSONResponse
 from aftersale.services import deadlines, users
 from aftersale.services.views import iso
 

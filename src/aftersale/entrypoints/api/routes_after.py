@@ -3,12 +3,12 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends
-from fastapi.responses import JSONResponse
 
 from aftersale.domain.actors import Actor
 from aftersale.domain.reasons import DISPUTE_REASONS, RETURN_REASONS
 from aftersale.entrypoints.api import schemas as s
 from aftersale.entrypoints.api.deps import ActorDep, RtDep, role
+from aftersale.entrypoints.api.responses import JSONResponse
 from aftersale.entrypoints.api.routes_orders import reasons
 from aftersale.services import disputes, messages, returns
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, UploadFile
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from aftersale.domain.actors import Actor
 from aftersale.entrypoints.api.deps import ActorDep, RtDep, role
+from aftersale.entrypoints.api.responses import JSONResponse
 from aftersale.services import evidence
 
 router = APIRouter(prefix="/api/v1", tags=["disputes"])

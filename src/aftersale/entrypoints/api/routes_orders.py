@@ -3,12 +3,12 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query
-from fastapi.responses import JSONResponse
 
 from aftersale.domain.actors import Actor
 from aftersale.domain.reasons import CANCELLATION_REASONS
 from aftersale.entrypoints.api import schemas as s
 from aftersale.entrypoints.api.deps import ActorDep, RtDep, role
+from aftersale.entrypoints.api.responses import JSONResponse
 from aftersale.services import cancellation, orders, refunds
 from aftersale.services.common import read_order
 
