@@ -58,6 +58,64 @@ def _events(cur: psycopg.Cursor[Any], order_id: str, now: datetime, events: list
     )
 
 
+ITEMS = [
+    {"sku": "SKU-1", "title": "Lamp", "quantity": 2, "unit_price": "20.00"},
+    {"sku": "SKU-2", "title": "Bulb", "quantity": 3, "unit_price": "5.00"},
+]
+POLICY = {
+    "cancellation_answer_hours": 72,
+    "refund_min_days": 3,
+    "refund_max_days": 20,
+    "refund_promise_working_days": 20,
+    "return_window_days": 15,
+    "dispute_window_days": 15,
+    "seller_answer_days": 5,
+    "buyer_answer_days": 5,
+    "return_ship_days": 10,
+    "non_receipt_days": 45,
+    "unpaid_close_days": 20,
+    "platform_fee_percent": 0,
+}
+
+
+def create_tx(cur: psycopg.Cursor[Any], parties: str, now: datetime) -> None:
+    """What POST /orders writes (`parties`: "buyer_id seller_id")."""
+    buyer, seller = parties.split()
+    order_id = _id("ord")
+    with cur.connection.pipeline():  # one round trip, as ours (one statement with WITH)
+        cur.execute(
+            "INSERT INTO orders (id, buyer_id, seller_id, currency, items, shipping_fee, total, "
+            "status, buyer_country, policy, created_at, updated_at, version, paid_amount, "
+            "refunded_amount, released_amount, owned) VALUES (%s, %s, %s, 'USD', %s, 50000, "
+            "600000, 'awaiting_payment', 'US', %s, %s, %s, 1, 0, 0, 0, 0)",
+            (order_id, buyer, seller, Jsonb(ITEMS), Jsonb(POLICY), now, now),
+        )
+        cur.execute(
+            "INSERT INTO deadlines (kind, order_id, subject_id, due_at) VALUES (%s, %s, %s, %s)",
+            ("unpaid_close", order_id, order_id, now + timedelta(days=20)),
+        )
+        _events(cur, order_id, now, ["placed"])
+
+
+PAID = (
+    ", status = 'awaiting_fulfillment', paid_amount = 600000, payment_method = 'card', "
+    "payment_reference = 'bench-payment', paid_at = %(now)s"
+)
+
+
+def pay_tx(cur: psycopg.Cursor[Any], order_id: str, now: datetime) -> None:
+    """What POST /orders/{id}/payment writes."""
+    _bump(cur, order_id, now, PAID)
+    with cur.connection.pipeline():  # the rows after the version check, pipelined as ours
+        txn = _id("txn")
+        cur.executemany(
+            "INSERT INTO ledger_entries (order_id, txn_id, account, amount, currency, kind, at) "
+            "VALUES (%s, %s, %s, %s, 'USD', 'payment', %s)",
+            [(order_id, txn, "buyer", -600000, now), (order_id, txn, "escrow", 600000, now)],
+        )
+        _events(cur, order_id, now, ["paid"])
+
+
 def request_tx(cur: psycopg.Cursor[Any], order_id: str, now: datetime) -> None:
     """What POST /orders/{id}/cancel writes on a paid order."""
     _bump(cur, order_id, now)
@@ -256,19 +314,21 @@ def _pipelined_rows(
         [(now, o) for o in timeouts],
     )
     refs = [(_id("ref"), o) for o in timeouts]
-    cur.executemany(
+    _insert_many(
+        cur,
         "INSERT INTO refunds (id, order_id, amount, currency, method, status, reason, "
         "source_type, source_id, created_at, expected_by) VALUES "
-        "(%s, %s, 600000, 'USD', 'card', 'pending', 'order_cancelled', 'cancellation', %s, %s, %s)",
+        "({}, {}, 600000, 'USD', 'card', 'pending', 'order_cancelled', 'cancellation', {}, {}, {})",
         [(ref, o, o, now, now + timedelta(days=28)) for ref, o in refs],
     )
     legs = []
     for o in timeouts:
         txn = _id("txn")
         legs += [(o, txn, "escrow", -600000, now), (o, txn, "refunds_in_transit", 600000, now)]
-    cur.executemany(
+    _insert_many(
+        cur,
         "INSERT INTO ledger_entries (order_id, txn_id, account, amount, currency, kind, at) "
-        "VALUES (%s, %s, %s, %s, 'USD', 'refund', %s)",
+        "VALUES ({}, {}, {}, {}, 'USD', 'refund', {})",
         legs,
     )
     cur.executemany(
@@ -276,17 +336,33 @@ def _pipelined_rows(
         "WHERE id = %s",
         [(f"sbx_{ref}", now, ref) for _, ref in submits],
     )
-    cur.executemany(
-        "INSERT INTO deadlines (kind, order_id, subject_id, due_at) VALUES (%s, %s, %s, %s)",
+    _insert_many(
+        cur,
+        "INSERT INTO deadlines (kind, order_id, subject_id, due_at) VALUES ({}, {}, {}, {})",
         [("refund_submit", o, ref, now) for ref, o in refs]
         + [("refund_settle", o, ref, now + timedelta(days=3)) for o, ref in submits],
     )
     events = [(o, e) for o in timeouts for e in ("auto_accepted", "cancelled", "refund_created")]
-    cur.executemany(
-        "INSERT INTO timeline (order_id, at, actor, event, detail) VALUES (%s, %s, %s, %s, %s)",
+    _insert_many(
+        cur,
+        "INSERT INTO timeline (order_id, at, actor, event, detail) VALUES ({}, {}, {}, {}, {})",
         [(o, now, "system", e, f"bench {e} detail text") for o, e in events],
     )
-    cur.executemany(
-        "INSERT INTO outbox (id, type, order_id, at, data) VALUES (%s, %s, %s, %s, %s)",
+    _insert_many(
+        cur,
+        "INSERT INTO outbox (id, type, order_id, at, data) VALUES ({}, {}, {}, {}, {})",
         [(_id("evt"), f"order.{e}", o, now, Jsonb({"actor": "system"})) for o, e in events],
     )
+
+
+def _insert_many(cur: psycopg.Cursor[Any], sql: str, rows: list[tuple[Any, ...]]) -> None:
+    """Rows as one multi-row INSERT (`{}`: a row's placeholders), as ours sends them."""
+    if not rows:
+        return
+    head, _, row = sql.partition(" VALUES ")
+    width = len(rows[0])
+    values = ", ".join(
+        row.format(*(f"${r * width + k + 1}" for k in range(width))) for r in range(len(rows))
+    )
+    raw = psycopg.RawCursor(cur.connection)
+    raw.execute(f"{head} VALUES {values}", [v for r in rows for v in r])

@@ -24,15 +24,17 @@ from sqlalchemy import event
 from aftersale.adapters.db.engine import make_engine
 from aftersale.bootstrap import build_runtime
 from aftersale.entrypoints.worker import Worker
+from aftersale.services.users import ensure_admin_token
 from aftersale.settings import Settings
 from bench import ceiling, data, report
 
 HERE = Path(__file__).resolve().parent
 CLIENTS = 32
 PROCESSES = (1, 2)  # API server processes / deadline workers, beside as many ceiling clients
+DUE_TEMPLATE, DUE_RUN = "aftersale_bench_due", "aftersale_bench_due_run"
 SCALES: dict[str, dict[str, Any]] = {
-    "small": {"seconds": 8, "orders": 10_000, "deadlines": 10_000},
-    "full": {"seconds": 20, "orders": 30_000, "deadlines": 100_000},
+    "small": {"seconds": 8, "orders": 16_000, "deadlines": 10_000},
+    "full": {"seconds": 20, "orders": 45_000, "deadlines": 1_000_000},
 }
 
 
@@ -92,14 +94,17 @@ class Server:
         self.log.close()
 
 
-def wrk(base: str, ids_file: Path, *, action: str, token: str, seconds: int) -> dict[str, float]:
-    """wrk with 32 connections walking the list of orders; requests/s and latencies."""
+def wrk(
+    base: str, ids_file: Path, *, target: str, body: dict[str, Any], token: str, seconds: int
+) -> dict[str, float]:
+    """wrk with 32 connections POSTing `body` to `target` (%s: the next order of the list);
+    requests/s and latencies."""
     env = {
         **os.environ,
         "IDS": str(ids_file),
-        "ACTION": action,
+        "TARGET": target,
         "TOKEN": token,
-        "BODY": json.dumps({"reason": "changed_mind"}),
+        "BODY": json.dumps(body),
         "THREADS": "1",
     }
     cmd = [ensure_wrk(), "-t1", f"-c{CLIENTS}", f"-d{seconds}s", "-s", str(HERE / "walk.lua")]
@@ -117,47 +122,82 @@ def wrk(base: str, ids_file: Path, *, action: str, token: str, seconds: int) -> 
     }
 
 
+def scenarios(ids: tuple[str, str]) -> list[tuple[str, str, str, dict[str, Any], str, Any]]:
+    """The API writes measured: (name, orders they act on, path, body, token, ceiling tx)."""
+    buyer, seller = ids
+    create = {"buyer_id": buyer, "seller_id": seller, "currency": "USD", "items": data.ITEMS}
+    pay = {"amount": "60.00", "method": "card", "reference": "bench-payment"}
+    reason = {"reason": "changed_mind"}
+    return [
+        (
+            "create",
+            "none",
+            "/api/v1/orders",
+            {**create, "shipping_fee": "5.00"},
+            "admin",
+            ceiling.create_tx,
+        ),
+        ("pay", "unpaid", "/api/v1/orders/%s/payment", pay, "admin", ceiling.pay_tx),
+        ("request", "paid", "/api/v1/orders/%s/cancel", reason, "buyer", ceiling.request_tx),
+        (
+            "accept",
+            "requested",
+            "/api/v1/orders/%s/cancellation/accept",
+            reason,
+            "seller",
+            ceiling.accept_tx,
+        ),
+    ]
+
+
+TOKENS = {"admin": data.ADMIN_TOKEN, "buyer": data.BUYER_TOKEN, "seller": data.SELLER_TOKEN}
+
+
 def bench_api(url: str, rt: Any, engine: Any, ids: tuple[str, str], cfg: dict[str, Any]) -> dict:
-    """Request and accept cancellation over HTTP with 1 and 2 server processes, then the same
-    writes in plain SQL from as many client processes."""
+    """Create order, record payment, request and accept cancellation over HTTP with 1 and 2
+    server processes, then the same writes in plain SQL from as many client processes."""
     now = datetime.now(UTC)
     n = cfg["orders"]
     results: dict[str, Any] = {}
 
-    def orders(requested: bool, count: int = n) -> list[str]:
+    def orders(kind: str, count: int = n) -> list[str]:
+        if kind == "none":  # creation acts on no order: each line is the new order's parties
+            return [" ".join(ids)] * count
         return data.analyzed_orders(
-            rt, engine, ids, count=count, at=now, requested=requested, table="orders"
+            rt,
+            engine,
+            ids,
+            count=count,
+            at=now,
+            paid=kind != "unpaid",
+            requested=kind == "requested",
+            table="orders",
         )
 
     for procs in PROCESSES:
         suffix = "" if procs == 1 else f"_{procs}p"
         with tempfile.TemporaryDirectory() as tmpdir:
             tmp = Path(tmpdir)
-            paid, pending = orders(False), orders(True)
+            made = {s[0]: orders(s[1]) for s in scenarios(ids)}
             server = Server(url, tmp, processes=procs)
             try:
-                for name, made, action, token in (
-                    ("request", paid, "/cancel", data.BUYER_TOKEN),
-                    ("accept", pending, "/cancellation/accept", data.SELLER_TOKEN),
-                ):
+                for name, _, target, body, who, _ in scenarios(ids):
                     print(f"api: {name}, {procs} server process(es)", file=sys.stderr)
                     results[name + suffix] = wrk(
                         server.base,
-                        data.write_ids(made, tmp / f"{name}.txt"),
-                        action=action,
-                        token=token,
+                        data.write_ids(made[name], tmp / f"{name}.txt"),
+                        target=target,
+                        body=body,
+                        token=TOKENS[who],
                         seconds=cfg["seconds"],
                     )
             finally:
                 server.stop()
-        for name, requested, tx in (
-            ("request", False, ceiling.request_tx),
-            ("accept", True, ceiling.accept_tx),
-        ):
+        for name, kind, *_, tx in scenarios(ids):
             print(f"api ceiling: {name}, {procs} client process(es)", file=sys.stderr)
             results[f"{name}{suffix}_ceiling"] = ceiling.run_clients(  # (3x: it runs faster)
                 url,
-                orders(requested, 3 * n),
+                orders(kind, 3 * n),
                 tx,
                 clients=CLIENTS,
                 seconds=cfg["seconds"],
@@ -248,23 +288,38 @@ def exactly_once(engine: Any, ids: list[str]) -> dict[str, Any]:
     return {"ok": not any(found.values()), **found}
 
 
-def bench_worker(url: str, rt: Any, engine: Any, ids: tuple[str, str], count: int) -> dict:
+def due_template(count: int) -> list[str]:
+    """A database holding `count` paid orders whose buyers asked to cancel 73 hours ago (so
+    every 72-hour deadline is due), built once: each run works on a file copy of it."""
+    url = data.fresh_database(DUE_TEMPLATE)
+    engine = make_engine(url)
+    rt = build_runtime(Settings(database_url=url, embedded_worker=False), engine=engine)  # type: ignore[call-arg]
+    made = data.analyzed_orders(
+        rt,
+        engine,
+        data.make_users(rt),
+        count=count,
+        at=datetime.now(UTC) - timedelta(hours=73),
+        requested=True,
+    )
+    rt.close()
+    engine.dispose()  # a template must have no connections
+    return made
+
+
+def bench_worker(count: int) -> dict:
     """`count` due cancellation requests fired by 1 and by 2 worker processes (each checked
-    for exactly-once), then by as many plain SQL sweepers."""
+    for exactly-once), then by as many plain SQL sweepers, each on its own copy of the
+    same database."""
     import multiprocessing
 
+    made = due_template(count)
     results: dict[str, Any] = {}
     for procs in PROCESSES:
         suffix = "" if procs == 1 else f"_{procs}p"
         for name in ("worker", "ceiling"):
-            made = data.analyzed_orders(
-                rt,
-                engine,
-                ids,
-                count=count,
-                at=datetime.now(UTC) - timedelta(hours=73),
-                requested=True,
-            )
+            url = data.clone_database(DUE_RUN, DUE_TEMPLATE)
+            engine = make_engine(url)
             print(f"{name}: {count:,} due cancellations, {procs} process(es)", file=sys.stderr)
             if name == "worker":
                 began = time.perf_counter()
@@ -285,6 +340,9 @@ def bench_worker(url: str, rt: Any, engine: Any, ids: tuple[str, str], count: in
                 }
             else:
                 results[f"worker{suffix}_ceiling"] = ceiling.sweep(url, batch=500, sweepers=procs)
+            engine.dispose()
+            data.drop_database(DUE_RUN)
+    data.drop_database(DUE_TEMPLATE)
     return results
 
 
@@ -303,11 +361,12 @@ def main() -> None:
     engine = make_engine(url)
     rt = build_runtime(Settings(database_url=url, embedded_worker=False), engine=engine)  # type: ignore[call-arg]
     ids = data.make_users(rt)
+    ensure_admin_token(rt, data.ADMIN_TOKEN)
     saved = HERE / f"results-{args.scale}.json"
     results: dict[str, Any] = json.loads(saved.read_text()) if args.only and saved.exists() else {}
     results.update({"scale": args.scale, "clients": CLIENTS, **cfg})
     if args.only != "api":  # first, so the API runs' refund deadlines stay out of its sweep
-        results.update(bench_worker(url, rt, engine, ids, cfg["deadlines"]))
+        results.update(bench_worker(cfg["deadlines"]))
     if args.only != "worker":
         results.update(bench_api(url, rt, engine, ids, cfg))
     engine.dispose()

@@ -1,7 +1,8 @@
 -- wrk script: each connection POSTs to the next order of a pre-created list (ids.txt),
--- so every request acts on an order no other request touches. Set by bench/run.py:
--- IDS (file of order ids), ACTION (path suffix), BODY (JSON), TOKEN (bearer token),
--- THREADS (wrk's -t).
+-- so every request acts on an order no other request touches (creation: the list's lines
+-- are only counted). Set by bench/run.py:
+-- IDS (file of order ids), TARGET (the path, with %s for the order id), BODY (JSON),
+-- TOKEN (bearer token), THREADS (wrk's -t).
 local ids = {}
 local counter = 0
 local threads = {}
@@ -21,13 +22,14 @@ function init(args)
   wrk.headers["Content-Type"] = "application/json"
   wrk.method = "POST"
   wrk.body = os.getenv("BODY")
+  target = os.getenv("TARGET")
 end
 
 function request()
   -- thread t takes ids t, t + stride, t + 2 * stride ... (wraps around if the list runs out)
   local i = (tid + counter * stride) % #ids + 1
   counter = counter + 1
-  return wrk.format(nil, "/api/v1/orders/" .. ids[i] .. os.getenv("ACTION"))
+  return wrk.format(nil, string.format(target, ids[i]))
 end
 
 function done(summary, latency, requests)

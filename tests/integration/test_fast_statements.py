@@ -144,3 +144,46 @@ def test_written_together_the_first_statements_rows_are_counted_and_the_rest_wri
         methods = dict(conn.execute(select(sr.c.key, sr.c.method)).all())
     assert methods["w1"] == methods["w2"] == "balance" and methods["w3"] == "card"
     assert sum(k.startswith("m") for k in methods) == fast.COMBINE_ROWS + 1
+
+
+def test_many_inserted_rows_arrive_whole_in_chunks_and_a_bad_one_undoes_the_batch(
+    rt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a worker batch's inserts go as multi-row VALUES statements (PostgreSQL); with 7
+    # columns and at most 15 parameters a statement, 5 rows take 3 statements
+    monkeypatch.setattr(fast, "MAX_PARAMS", 15)
+    sr = t.sandbox_refunds
+
+    def row(key: str, n: int) -> dict[str, object]:
+        return {"key": key, "reference": f"sbx_{key}", "amount": Decimal(n) / 100} | {
+            "currency": "USD",
+            "method": "card",
+            "created_at": AT + timedelta(minutes=n),
+            "settles_at": AT + timedelta(days=n),
+        }
+
+    engine = rt.gateway.engine  # type: ignore[attr-defined]
+    head = {"key": "head", "reference": "h", "amount": Decimal(1), "currency": "USD"}
+    head |= {"method": "card", "created_at": AT, "settles_at": AT}
+    rows = [row(f"c{n}", n) for n in range(1, 6)]
+    with engine.begin() as conn:
+        ins = fast.compiled(conn, ("t", "ins"), lambda: insert(sr).inline(), list(head))
+        big = [row(f"pad{i}", 1) for i in range(fast.COMBINE_ROWS)]  # past the one-statement path
+        assert fast.write(conn, [(ins, [head]), (ins, rows + big)]) == 1
+    with engine.connect() as conn:
+        found = {
+            r["key"]: dict(r)
+            for r in conn.execute(select(sr).where(sr.c.key.like("c%"))).mappings()
+        }
+        pads = conn.execute(select(sr.c.key).where(sr.c.key.like("pad%"))).all()
+    assert [found[f"c{n}"] for n in range(1, 6)] == rows  # every value, in and back
+    assert len(pads) == fast.COMBINE_ROWS  # and every row, the last chunk's too
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        again = [row("fresh1", 1), row("c3", 3), row("fresh2", 2)]  # only c3 exists
+        more = [row(f"new{i}", 1) for i in range(fast.COMBINE_ROWS)]
+        fast.write(
+            conn, [(ins, [{**head, "key": "head2", "reference": "h2"}]), (ins, again + more)]
+        )
+    with engine.connect() as conn:
+        keys = {k for (k,) in conn.execute(select(sr.c.key))}
+    assert not keys & {"fresh1", "fresh2", "head2", "new0"}  # nothing of the failed batch kept
