@@ -23,6 +23,7 @@ from sqlalchemy import event
 
 from aftersale.adapters.db.engine import make_engine
 from aftersale.bootstrap import build_runtime
+from aftersale.entrypoints import heap
 from aftersale.entrypoints.worker import Worker
 from aftersale.services.users import ensure_admin_token
 from aftersale.settings import Settings
@@ -230,6 +231,7 @@ def _worker_process(url: str) -> dict[str, Any]:
 
     engine = make_engine(url)
     rt = build_runtime(Settings(database_url=url, embedded_worker=False), engine=engine)  # type: ignore[call-arg]
+    heap.settle()  # as `aftersale worker` does
     counter = StatementCounter([engine, getattr(rt.gateway, "engine", engine)])
     fired = Worker(rt, batch=500).run_once()
     counter.stop()
