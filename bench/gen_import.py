@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -114,6 +115,30 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
+def write_file(
+    out: Path,
+    count: int,
+    *,
+    buyers: list[str],
+    sellers: list[str],
+    seed: int = 5,
+    first: int = 0,
+    progress: Callable[[int], None] | None = None,
+) -> Path:
+    """Write `count` order lines numbered from `first` (the same file for the same seed);
+    progress(n) every 10,000."""
+    rng = random.Random(seed)
+    with out.open("w") as f:
+        for n in range(first, first + count):
+            line = order_line(n, rng, buyers=buyers, sellers=sellers)
+            f.write(json.dumps(line, separators=(",", ":")) + "\n")
+            if progress is not None and (n + 1 - first) % 10_000 == 0:
+                progress(10_000)
+    if progress is not None:
+        progress(count % 10_000)
+    return out
+
+
 def main() -> None:
     """Parse the arguments and write the file."""
     ap = argparse.ArgumentParser(description=__doc__)
@@ -127,11 +152,7 @@ def main() -> None:
     buyers, sellers = user_ids(args.buyers, args.sellers)
     if args.database_url:
         ensure_users(args.database_url, buyers, sellers)
-    rng = random.Random(args.seed)
-    with args.out.open("w") as out:
-        for n in range(args.count):
-            line = order_line(n, rng, buyers=buyers, sellers=sellers)
-            out.write(json.dumps(line, separators=(",", ":")) + "\n")
+    write_file(args.out, args.count, buyers=buyers, sellers=sellers, seed=args.seed)
 
 
 if __name__ == "__main__":

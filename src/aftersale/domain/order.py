@@ -38,6 +38,15 @@ class Order(LifecycleRules, CancellationRules, ReturnRules, DisputeRules):
         handlers[kind](subject_id, ctx)
 
 
+class ReplayedOrder(Order):
+    """An order whose past is replayed through the same rules (the bulk import): the same
+    timeline, ledger, refunds and deadlines, but no outbox events (history sends no webhooks
+    or mails), so none is built."""
+
+    def _record(self, ctx: Ctx, event: str, detail: str, **data: object) -> None:
+        self._note(ctx, event, detail)
+
+
 ORDER_DEADLINES = frozenset(
     {
         "cancellation_timeout",
@@ -62,8 +71,10 @@ def create_order(
     policy: Policy,
     ctx: Ctx,
     order_id: str | None = None,
+    kind: type[Order] = Order,
 ) -> Order:
-    """Place a new order awaiting payment, validating every line."""
+    """Place a new order awaiting payment, validating every line (`kind`: ReplayedOrder to
+    replay an imported order's past)."""
     if not isinstance(currency, str):
         raise ValidationFailed("currency must be an ISO 4217 code", field="currency")
     cur = check_currency(currency)
@@ -74,7 +85,7 @@ def create_order(
         else parse_amount(shipping_fee, cur, field="shipping_fee", allow_zero=True)
     )
     total = sum((line.subtotal for line in lines), Decimal(0)) + fee
-    order = Order(
+    order = kind(
         id=order_id or new_id("ord"),
         buyer_id=buyer_id,
         seller_id=seller_id,

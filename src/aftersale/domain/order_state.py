@@ -155,6 +155,18 @@ class OrderState:
 
     def _record(self, ctx: Ctx, event: str, detail: str, **data: object) -> None:
         """Add a timeline entry and an outbox event for what just happened."""
+        self._note(ctx, event, detail)
+        self.new_events.append(
+            Event(
+                type=f"order.{event}",
+                order_id=self.id,
+                at=ctx.now,
+                data={"actor": ctx.actor.timeline_name, **data},
+            )
+        )
+
+    def _note(self, ctx: Ctx, event: str, detail: str) -> None:
+        """Add a timeline entry for what just happened."""
         self.updated_at = ctx.now
         self.timeline.append(
             TimelineEntry(
@@ -163,14 +175,6 @@ class OrderState:
                 actor=ctx.actor.timeline_name,
                 event=event,
                 detail=detail,
-            )
-        )
-        self.new_events.append(
-            Event(
-                type=f"order.{event}",
-                order_id=self.id,
-                at=ctx.now,
-                data={"actor": ctx.actor.timeline_name, **data},
             )
         )
 

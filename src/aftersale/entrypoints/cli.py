@@ -141,6 +141,10 @@ def import_(
     dry_run: Annotated[bool, typer.Option(help="validate every line, write nothing")] = False,
     batch_size: Annotated[int, typer.Option(min=1, max=100_000)] = 5000,
     report: Annotated[Path | None, typer.Option(help="write every problem as JSONL")] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(min=0, max=64, help="worker processes (default: cores - 2, max 2; SQLite: 0)"),
+    ] = None,
 ) -> None:
     """Import existing orders (docs/IMPORT.md); exits 1 if any line was refused."""
     from rich.progress import Progress
@@ -161,6 +165,7 @@ def import_(
             dry_run=dry_run,
             batch_size=batch_size,
             progress=lambda n: bar.advance(task, n),
+            jobs=jobs,
         )
     _print_import(result, dry_run=dry_run, report=report)
     if result.errors:

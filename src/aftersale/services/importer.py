@@ -1,54 +1,36 @@
 """Bulk import of existing orders (docs/IMPORT.md): each line is checked and replayed through
-the domain's own rules as of its historical timestamps, so an imported order is a complete
-aggregate (timeline, ledger, the deadlines it still needs) that the engine treats like a native
-one. A bad line is reported with its number and nothing of it is written; good lines are
-written a batch per transaction through the `ImportStore` port; known order ids are skipped."""
+the domain's own rules as of its historical timestamps (`importer_replay`), so an imported
+order is a complete aggregate (timeline, ledger, the deadlines it still needs) that the engine
+treats like a native one. A bad line is reported with its number and nothing of it is written;
+good lines are written a batch per transaction through the `ImportStore` port; known order ids
+are skipped.
+
+Batches are checked by `jobs` worker processes (`importer_pool`; 0: in this process) and
+written in file order by one writer thread; ids are matched across the whole file here, in
+file order, so line numbers, `duplicate_id` and the report do not depend on `jobs`."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
-import re
+from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
+from functools import partial
 from itertools import islice
 from typing import Any, Protocol
 
-from aftersale.domain.actors import SYSTEM, Actor, Role
-from aftersale.domain.context import Ctx
-from aftersale.domain.entities import OrderStatus, TimelineEntry
 from aftersale.domain.errors import ConcurrentModification, DomainError, ValidationFailed
-from aftersale.domain.order import Order, create_order
-from aftersale.domain.reasons import CANCELLATION_REASONS, check_reason
-from aftersale.domain.validate import text
+from aftersale.domain.order import Order
+from aftersale.services.importer_pool import validators
+from aftersale.services.importer_replay import ID, KEYS, Party, build_order
 from aftersale.services.runtime import Runtime
 
-S = OrderStatus
-KEYS = frozenset(
-    {
-        *("id", "buyer_id", "seller_id", "currency", "items", "shipping_fee", "status"),
-        *("created_at", "payment", "packed_at", "shipment", "delivered_at", "completed_at"),
-        *("cancelled_at", "cancelled_by", "cancel_reason"),
-    }
-)
-ID = re.compile(r"^[A-Za-z0-9_.:-]{1,40}$")
-PAID = frozenset(S) - {S.AWAITING_PAYMENT, S.CANCELLED}
-SHIPPED = frozenset({S.SHIPPED, S.DELIVERED, S.COMPLETED})
-DELIVERED = frozenset({S.DELIVERED, S.COMPLETED})
-# The deadlines an imported order still needs, by final status; the rest are history.
-KEEP_DEADLINES = {S.AWAITING_PAYMENT: {"unpaid_close"}, S.DELIVERED: {"order_complete"}}
-PLATFORM = Actor(user_id="import", role=Role.ADMIN)
-
-
-@dataclass(frozen=True, slots=True)
-class Party:
-    """What the importer needs to know of an existing user."""
-
-    role: str
-    country: str
+__all__ = ["ImportReport", "ImportStore", "LineProblem", "Party", "build_order", "import_orders"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +64,8 @@ class ImportSession(Protocol):
         """The order ids among these that exist already."""
         ...
 
-    def write(self, orders: Sequence[Order]) -> None:
-        """Insert whole new aggregates (rows, children, timeline, ledger, deadlines)."""
+    def write_rows(self, rows: Sequence[Any]) -> None:
+        """Insert whole new aggregates, each as `ImportStore.rows` made it."""
         ...
 
     def commit(self) -> None:
@@ -94,16 +76,24 @@ class ImportSession(Protocol):
 class ImportStore(Protocol):
     """Opens import transactions."""
 
+    default_jobs: int  # worker processes when the caller does not say
+
+    def rows(self, order: Order) -> Any:
+        """The aggregate as the rows to write (picklable; no I/O, runs in a worker)."""
+        ...
+
+    def before_fork(self) -> None:
+        """Called before worker processes are forked from this one."""
+        ...
+
     def session(self, *, readonly: bool = False) -> AbstractContextManager[ImportSession]:
         """A transaction; leaving it without commit() rolls back."""
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class _Line:
-    number: int
-    order_id: str
-    data: dict[str, Any]
+# A line's outcome in a batch check: (line number, order id or None if the line failed before
+# its id was known, the problem or None, the rows to write or None (skipped or refused)).
+Outcome = tuple[int, str | None, LineProblem | None, Any]
 
 
 def import_orders(
@@ -114,23 +104,58 @@ def import_orders(
     dry_run: bool = False,
     batch_size: int = 5000,
     progress: Callable[[int], None] | None = None,
+    jobs: int | None = None,
 ) -> ImportReport:
     """Validate every line and write the good ones, a batch per transaction.
 
-    Batch N is written by a writer thread while batch N+1 is validated: the database works
-    while Python validates (libpq releases the GIL), at most one batch in flight."""
+    `jobs` worker processes check batches ahead (None: the store's default; 0: this process
+    checks them); batch N is written by a writer thread while the next ones are checked, at
+    most one batch being written."""
+    if jobs is None:
+        jobs = store.default_jobs
+    gc.freeze()  # what exists now lives on: the collector no longer walks it at every pass
+    try:
+        return _import(rt, store, lines, dry_run, batch_size, progress, jobs)
+    finally:
+        gc.unfreeze()
+
+
+def _import(
+    rt: Runtime,
+    store: ImportStore,
+    lines: Iterable[str],
+    dry_run: bool,
+    batch_size: int,
+    progress: Callable[[int], None] | None,
+    jobs: int,
+) -> ImportReport:
     report, seen = ImportReport(), set[str]()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer") as writer:
+    check = partial(check_batch, rt, store)
+    with (
+        validators(check, jobs, before_fork=store.before_fork) as submit,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer") as writer,
+    ):
         pending: Future[None] | None = None
-        for chunk in _chunks(enumerate(lines, 1), batch_size):
-            good = [ok for n, raw in chunk if (ok := _parse(n, raw, seen, report)) is not None]
-            batch = _prepare(rt, store, good, size=len(chunk))
+        checking: deque[tuple[list[tuple[int, str]], datetime, Any]] = deque()
+
+        def take() -> None:
+            nonlocal pending
+            chunk, now, handle = checking.popleft()
+            batch = _resolve(chunk, now, handle.get(), seen, report)
             if pending is not None:
                 pending.result()
             if dry_run:
                 _done(batch, report, progress)
             else:
-                pending = writer.submit(_write, rt, store, batch, report, progress)
+                pending = writer.submit(_write, store, check, batch, report, progress)
+
+        for chunk in _chunks(enumerate(lines, 1), batch_size):
+            now = rt.clock.now()
+            checking.append((chunk, now, submit(chunk, now)))
+            if len(checking) > jobs:  # keep every worker busy, no more
+                take()
+        while checking:
+            take()
         if pending is not None:
             pending.result()
     report.errors.sort(key=lambda p: p.line)
@@ -139,43 +164,86 @@ def import_orders(
 
 @dataclass
 class _Batch:
-    lines: list[_Line]
+    lines: list[tuple[int, str]]  # the lines that passed the id checks (checked again on retry)
+    now: datetime
     size: int
-    orders: list[Order]
+    rows: list[Any]
     skipped: list[tuple[int, str]]
     problems: list[LineProblem]
 
 
-def _prepare(rt: Runtime, store: ImportStore, lines: list[_Line], *, size: int) -> _Batch:
-    """Check ids and users in bulk, then build the aggregates of the new lines."""
-    now = rt.clock.now()
-    batch = _Batch(lines, size, [], [], [])
-    with store.session(readonly=True) as session:
-        existing = session.existing_orders([line.order_id for line in lines])
-        ids = {
-            u
-            for ln in lines
-            for k in ("buyer_id", "seller_id")
-            if isinstance(u := ln.data.get(k), str)
-        }
-        parties = session.parties(ids)
-    for line in lines:
-        if line.order_id in existing:
-            batch.skipped.append((line.number, line.order_id))
+def _resolve(
+    chunk: list[tuple[int, str]],
+    now: datetime,
+    outcomes: list[Outcome],
+    seen: set[str],
+    report: ImportReport,
+) -> _Batch:
+    """Match a checked batch's ids against every earlier line of the file, in file order."""
+    raw = dict(chunk)
+    batch = _Batch([], now, len(chunk), [], [], [])
+    for number, order_id, problem, rows in outcomes:
+        if order_id is None:
+            assert problem is not None
+            report.errors.append(problem)
             continue
-        try:
-            batch.orders.append(build_order(rt, line.order_id, line.data, parties=parties, now=now))
-        except DomainError as exc:
-            batch.problems.append(LineProblem(line.number, exc.code, exc.detail, line.order_id))
-        except (TypeError, ValueError, KeyError, AttributeError) as exc:  # a value of a wrong type
-            problem = LineProblem(line.number, "validation_error", f"malformed line: {exc!r}")
+        if order_id in seen:
+            problem = LineProblem(number, "duplicate_id", "this id is on an earlier line", order_id)
+            report.errors.append(problem)
+            continue
+        seen.add(order_id)
+        batch.lines.append((number, raw[number]))
+        if problem is not None:
             batch.problems.append(problem)
+        elif rows is None:
+            batch.skipped.append((number, order_id))
+        else:
+            batch.rows.append(rows)
     return batch
 
 
+def check_batch(
+    rt: Runtime, store: ImportStore, chunk: list[tuple[int, str]], now: datetime
+) -> list[Outcome]:
+    """Parse every line, look up its users and whether its id exists (in bulk), replay the new
+    ones and turn the good ones into rows. Needs no state of the rest of the file."""
+    parsed: list[tuple[int, str, dict[str, Any]]] = []
+    outcomes: list[Outcome] = []
+    for number, raw in chunk:
+        line = _parse(number, raw)
+        if isinstance(line, LineProblem):
+            outcomes.append((number, None, line, None))
+        elif line is not None:
+            parsed.append((number, *line))
+    with store.session(readonly=True) as session:
+        existing = session.existing_orders([order_id for _, order_id, _ in parsed])
+        ids = {
+            u
+            for _, _, d in parsed
+            for k in ("buyer_id", "seller_id")
+            if isinstance(u := d.get(k), str)
+        }
+        parties = session.parties(ids)
+    for number, order_id, data in parsed:
+        if order_id in existing:
+            outcomes.append((number, order_id, None, None))
+            continue
+        try:
+            order = build_order(rt, order_id, data, parties=parties, now=now)
+            outcomes.append((number, order_id, None, store.rows(order)))
+        except DomainError as exc:
+            problem = LineProblem(number, exc.code, exc.detail, order_id)
+            outcomes.append((number, order_id, problem, None))
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:  # a value of a wrong type
+            problem = LineProblem(number, "validation_error", f"malformed line: {exc!r}")
+            outcomes.append((number, order_id, problem, None))
+    outcomes.sort(key=lambda o: o[0])
+    return outcomes
+
+
 def _write(
-    rt: Runtime,
     store: ImportStore,
+    check: Callable[[list[tuple[int, str]], datetime], list[Outcome]],
     batch: _Batch,
     report: ImportReport,
     progress: Callable[[int], None] | None,
@@ -183,21 +251,23 @@ def _write(
     """Write a batch in one transaction; if an id was taken meanwhile, check the batch again."""
     for attempt in range(3):
         try:
-            if batch.orders:
+            if batch.rows:
                 with store.session() as session:
-                    session.write(batch.orders)
+                    session.write_rows(batch.rows)
                     session.commit()
             break
         except ConcurrentModification:
             if attempt == 2:
                 raise
-            batch = _prepare(rt, store, batch.lines, size=batch.size)
+            size = batch.size
+            batch = _resolve(batch.lines, batch.now, check(batch.lines, batch.now), set(), report)
+            batch.size = size
     _done(batch, report, progress)
 
 
 def _done(batch: _Batch, report: ImportReport, progress: Callable[[int], None] | None) -> None:
     report.lines += batch.size
-    report.imported += len(batch.orders)
+    report.imported += len(batch.rows)
     report.skipped.extend(batch.skipped)
     report.errors.extend(batch.problems)
     if progress is not None:
@@ -210,8 +280,9 @@ def _chunks(items: Iterable[tuple[int, str]], size: int) -> Iterator[list[tuple[
         yield chunk
 
 
-def _parse(number: int, raw: str, seen: set[str], report: ImportReport) -> _Line | None:
-    """JSON and identity checks that need no database; None (and a problem) if it fails."""
+def _parse(number: int, raw: str) -> tuple[str, dict[str, Any]] | LineProblem | None:
+    """JSON and identity checks that need no database: (id, data), a problem, or None for a
+    blank line."""
     if not raw.strip():
         return None
     try:
@@ -227,208 +298,7 @@ def _parse(number: int, raw: str, seen: set[str], report: ImportReport) -> _Line
         if not isinstance(order_id, str) or not ID.match(order_id):
             raise ValidationFailed("id must be 1 to 40 letters, digits or _.:-", field="id")
     except ValueError as exc:  # json.JSONDecodeError is a ValueError
-        report.errors.append(LineProblem(number, "invalid_json", f"not valid JSON: {exc}"))
-        return None
+        return LineProblem(number, "invalid_json", f"not valid JSON: {exc}")
     except DomainError as exc:
-        report.errors.append(LineProblem(number, exc.code, exc.detail))
-        return None
-    if order_id in seen:
-        problem = LineProblem(number, "duplicate_id", "this id is on an earlier line", order_id)
-        report.errors.append(problem)
-        return None
-    seen.add(order_id)
-    return _Line(number, order_id, data)
-
-
-def build_order(
-    rt: Runtime, order_id: str, data: dict[str, Any], *, parties: dict[str, Party], now: datetime
-) -> Order:
-    """Replay one line's history through the domain rules; raises DomainError if it is bad."""
-    status = data.get("status")
-    if not isinstance(status, str) or status not in set(S):
-        raise ValidationFailed(f"status must be one of: {', '.join(S)}", field="status")
-    status = S(status)
-    buyer, seller = _party(data, "buyer_id", parties), _party(data, "seller_id", parties)
-    clock = _Timeline(data, now)
-    order = create_order(
-        buyer_id=data["buyer_id"],
-        seller_id=data["seller_id"],
-        currency=data.get("currency"),
-        items=data.get("items"),
-        shipping_fee=data.get("shipping_fee"),
-        buyer_country=buyer.country,
-        policy=rt.policy,
-        ctx=_ctx(rt, PLATFORM, clock.at("created_at", required=True)),
-        order_id=order_id,
-    )
-    seller_actor = Actor(user_id=order.seller_id, role=Role(seller.role))
-    _pay(rt, order, data, clock, required=status in PAID, allowed=status != S.AWAITING_PAYMENT)
-    packed = clock.at("packed_at", required=False, allowed=status != S.AWAITING_FULFILLMENT)
-    if packed is None and status == S.AWAITING_SHIPMENT:
-        packed = order.paid_at
-    if packed is not None:
-        order.pack(_ctx(rt, seller_actor, packed))
-    _ship(rt, order, data, clock, actor=seller_actor, required=status in SHIPPED)
-    delivered = clock.at("delivered_at", required=status in DELIVERED)
-    if delivered is not None:
-        order.deliver(_ctx(rt, PLATFORM, delivered))
-    _complete(rt, order, clock.at("completed_at", required=status == S.COMPLETED))
-    _cancel(rt, order, data, clock.at("cancelled_at", required=status == S.CANCELLED))
-    return _finish(order, status, now)
-
-
-class _Timeline:
-    """Reads the line's timestamps, each at or after the previous step and not after `now`."""
-
-    def __init__(self, data: dict[str, Any], now: datetime) -> None:
-        self.data, self.now = data, now
-        self.last: datetime | None = None
-        self.last_name = ""
-
-    def at(self, name: str, *, required: bool, allowed: bool | None = None) -> datetime | None:
-        """The moment `name`, if given; refused when required and absent or present and not
-        allowed (by default: allowed only when required)."""
-        value = self.data.get(name)
-        allowed = required if allowed is None else allowed
-        if value is None:
-            if required:
-                raise ValidationFailed(f"{name} is required for this status", field=name)
-            return None
-        if not allowed:
-            raise ValidationFailed(f"{name} does not fit status {self.data['status']}", field=name)
-        return self.check(name, value)
-
-    def check(self, name: str, value: object) -> datetime:
-        """Parse an RFC 3339 time and check its place in the order's history."""
-        try:
-            moment = datetime.fromisoformat(value) if isinstance(value, str) else None
-        except ValueError:
-            moment = None
-        if moment is None or moment.tzinfo is None:
-            raise ValidationFailed(f"{name} must be an RFC 3339 time with a UTC offset", field=name)
-        moment = moment.astimezone(UTC)
-        if moment > self.now:
-            raise ValidationFailed(f"{name} is in the future", field=name)
-        if self.last is not None and moment < self.last:
-            raise ValidationFailed(f"{name} is before {self.last_name}", field=name)
-        self.last, self.last_name = moment, name
-        return moment
-
-
-def _party(data: dict[str, Any], key: str, parties: dict[str, Party]) -> Party:
-    role = key.removesuffix("_id")
-    user_id = data.get(key)
-    party = parties.get(user_id) if isinstance(user_id, str) else None
-    if party is None or party.role != role:
-        raise ValidationFailed(f"{key} {user_id!r} is not an existing {role}", field=key)
-    return party
-
-
-def _ctx(rt: Runtime, actor: Actor, at: datetime | None) -> Ctx:
-    assert at is not None
-    return Ctx(actor=actor, now=at, calendar=rt.calendar)
-
-
-def _section(data: dict[str, Any], name: str, *, required: bool, allowed: bool) -> dict[str, Any]:
-    """A nested object (payment, shipment): {} when absent and not required."""
-    value = data.get(name)
-    if value is None and not required:
-        return {}
-    if value is None:
-        raise ValidationFailed(f"{name} is required for this status", field=name)
-    if not allowed:
-        raise ValidationFailed(f"{name} does not fit status {data['status']}", field=name)
-    if not isinstance(value, dict):
-        raise ValidationFailed(f"{name} must be an object", field=name)
-    section: dict[str, Any] = value
-    return section
-
-
-def _pay(
-    rt: Runtime,
-    order: Order,
-    data: dict[str, Any],
-    clock: _Timeline,
-    *,
-    required: bool,
-    allowed: bool,
-) -> None:
-    pay = _section(data, "payment", required=required, allowed=allowed)
-    if not pay:
-        return
-    paid_at = clock.check("payment.paid_at", pay.get("paid_at"))
-    order.record_payment(
-        amount=pay.get("amount"),
-        method=pay.get("method"),
-        reference=pay.get("reference"),
-        ctx=_ctx(rt, PLATFORM, paid_at),
-    )
-
-
-def _ship(
-    rt: Runtime,
-    order: Order,
-    data: dict[str, Any],
-    clock: _Timeline,
-    *,
-    actor: Actor,
-    required: bool,
-) -> None:
-    ship = _section(data, "shipment", required=required, allowed=required)
-    if not ship:
-        return
-    shipped_at = clock.check("shipment.shipped_at", ship.get("shipped_at"))
-    order.ship(
-        carrier=ship.get("carrier"),
-        tracking_number=ship.get("tracking_number"),
-        ctx=_ctx(rt, actor, shipped_at),
-    )
-
-
-def _complete(rt: Runtime, order: Order, completed_at: datetime | None) -> None:
-    if completed_at is None:
-        return
-    order.fire_deadline("order_complete", order.id, _ctx(rt, SYSTEM, completed_at))
-    if order.status != S.COMPLETED:
-        days = max(order.policy.return_window_days, order.policy.dispute_window_days)
-        raise ValidationFailed(
-            f"completed_at is before the return and dispute windows closed "
-            f"({days} days after delivered_at)",
-            field="completed_at",
-        )
-
-
-def _cancel(rt: Runtime, order: Order, data: dict[str, Any], at: datetime | None) -> None:
-    """Cancel as of `at`; a paid order's full refund is imported as already credited."""
-    if at is None:
-        for name in ("cancelled_by", "cancel_reason"):
-            if data.get(name) is not None:
-                raise ValidationFailed(f"{name} does not fit status {data['status']}", field=name)
-        return
-    by = data.get("cancelled_by", "system")
-    if by not in ("buyer", "seller", "system"):
-        raise ValidationFailed("cancelled_by must be buyer, seller or system", field="cancelled_by")
-    reason = data.get("cancel_reason")
-    why = (
-        check_reason(reason, CANCELLATION_REASONS)
-        if by == "buyer"
-        else text(reason, "cancel_reason", max_len=500)
-    )
-    ctx = _ctx(rt, SYSTEM if by == "system" else Actor(user_id=by, role=Role(by)), at)
-    order._cancel(by=by, reason=why, ctx=ctx)
-    for refund in list(order.refunds):
-        order.refund_processing(refund.id, reference=f"imported:{order.id}", check_at=None, ctx=ctx)
-        order.refund_succeeded(refund.id, ctx)
-
-
-def _finish(order: Order, status: OrderStatus, now: datetime) -> Order:
-    """Keep only the deadlines still ahead of the order; history sends no webhooks."""
-    if order.status != status:  # every path above ends in `status`; a guard, not a rule
-        raise ValidationFailed(f"the line's history ends in {order.status}, not {status}")
-    keep = KEEP_DEADLINES.get(status, set())
-    order.new_deadlines = [d for d in order.new_deadlines if d.kind in keep]
-    order.new_events.clear()
-    entry = TimelineEntry(order.id, now, "platform", "imported", "Imported from another system")
-    order.timeline.append(entry)
-    order.updated_at = now
-    return order
+        return LineProblem(number, exc.code, exc.detail)
+    return order_id, data

@@ -1,18 +1,21 @@
 """The bulk writer behind `aftersale import`: whole new aggregates, a batch per transaction.
 
-PostgreSQL gets the rows through COPY (psycopg 3 `cursor.copy`), which is several times faster
-than INSERTs; SQLite gets executemany. The column lists come from `tables.py`, and the values are
-the ones the column types would bind (amounts scaled to integers, times as naive UTC)."""
+An aggregate is first turned into rows (`SqlImportStore.rows`, pure, so the importer's worker
+processes do it), then a batch of them is written in one transaction (`write_rows`).
+PostgreSQL gets the rows through COPY (psycopg 3 `cursor.copy`) as text already in COPY's
+format (one string per table and order: what the column types would bind, amounts scaled to
+integers, times as naive UTC, strings escaped); SQLite gets executemany. The column lists come
+from `tables.py`."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
-from functools import lru_cache
 from operator import attrgetter
 from typing import Any
 
@@ -23,7 +26,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from aftersale.adapters.db import tables as t
 from aftersale.adapters.db.engine import is_sqlite
 from aftersale.adapters.db.orders_repo import owned_mask
-from aftersale.adapters.db.types import SCALE, Amount, EnumStr, UTCDateTime
+from aftersale.adapters.db.types import SCALE, Amount, UTCDateTime
 from aftersale.domain.entities import (
     CancellationRequest,
     Deadline,
@@ -38,14 +41,29 @@ from aftersale.domain.errors import ConcurrentModification
 from aftersale.domain.order import Order
 from aftersale.domain.order_state import OrderState
 from aftersale.domain.policy import Policy
-from aftersale.services.importer import Party
+from aftersale.services.importer_replay import Party
 
-CHUNK = 1000  # ids per IN (...) lookup, well under every driver's parameter limit
+# Import worker processes on PostgreSQL: one core goes to the server, one to this process (it
+# checks lines itself with no workers, and writes), the others to workers, at most 2: one
+# worker checks ~12,000 orders/s, two more than the one COPY connection takes (~14,000/s).
+# On 2 cores that is 0, measured as fast as 1 or 2 there (bench/README.md, "Bulk import").
+_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+DEFAULT_JOBS = min(2, max(0, (_CORES or 1) - 2))
+CHUNK = 1000  # ids per IN (...) lookup on SQLite, under its parameter limit
+NULL = "\\N"
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_TIMES: dict[datetime, str] = {}  # moments repeat within an order (timeline, ledger, columns)
+_JSON = json.JSONEncoder(separators=(",", ":"))  # json.dumps(x, separators=...) builds one a call
+_POLICIES: dict[int, tuple[Policy, str]] = {}  # by identity: hashing a Policy costs more
 
 
-@lru_cache(maxsize=16)
 def _policy_json(policy: Policy) -> str:
-    return json.dumps(policy.as_dict(), separators=(",", ":"))
+    found = _POLICIES.get(id(policy))
+    if found is None or found[0] is not policy:
+        if len(_POLICIES) >= 16:
+            _POLICIES.clear()
+        found = _POLICIES[id(policy)] = (policy, _JSON.encode(policy.as_dict()))
+    return found[1]
 
 
 def _items(order: Order) -> list[dict[str, Any]]:
@@ -55,30 +73,51 @@ def _items(order: Order) -> list[dict[str, Any]]:
     ]
 
 
-def _json(value: Any) -> str | None:
-    if value is None:
-        return None
+# ---- non-NULL values in COPY's text format (backslash, tab, newline and CR escaped) ---------
+def _text(value: Any) -> str:
+    s = str(value)
+    return s if s.isprintable() and "\\" not in s else s.translate(_ESCAPES)
+
+
+def _json(value: Any) -> str:
     if isinstance(value, Policy):
-        return _policy_json(value)
-    return json.dumps(value, separators=(",", ":"))
+        return _text(_policy_json(value))
+    return _text(_JSON.encode(value))
 
 
-def _amount(value: Decimal | None) -> int | None:
+def _amount(value: Decimal) -> str:
     """As Amount stores it: an integer of 1/10,000 units."""
-    return None if value is None else int(value * SCALE)
+    return str(int(value * SCALE))
 
 
-def _utc(value: datetime | None) -> datetime | None:
+def _utc(value: datetime) -> str:
     """As UTCDateTime stores it: naive UTC."""
-    return None if value is None else value.astimezone(UTC).replace(tzinfo=None)
+    found = _TIMES.get(value)
+    if found is None:
+        if len(_TIMES) >= 100_000:
+            _TIMES.clear()
+        if value.tzinfo is UTC:  # the usual case: "2025-03-01 10:00:00+00:00" less its offset
+            found = value.isoformat(" ")[:-6]
+        else:
+            found = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+        _TIMES[value] = found
+    return found
 
 
-def _plain(value: Any) -> Any:
-    return value
+def _int(value: int) -> str:
+    return str(int(value))
 
 
-def _enum(value: Any) -> str | None:
-    return None if value is None else str(value)
+def _converter(kind: Any) -> Callable[[Any], str]:
+    if isinstance(kind, Amount):
+        return _amount
+    if isinstance(kind, UTCDateTime):
+        return _utc
+    if isinstance(kind, JSON):
+        return _json
+    if kind.python_type is int:
+        return _int
+    return _text  # strings and EnumStr (a StrEnum's str() is its value)
 
 
 class _Shape:
@@ -89,14 +128,23 @@ class _Shape:
         self.table = table
         self.names = [c.name for c in table.columns if c.name in names]
         self.getters = [special.get(n) or attrgetter(n) for n in self.names]
-        self.pairs = [
-            (get, _converter(table.c[n].type))
-            for n, get in zip(self.names, self.getters, strict=True)
-        ]
+        self.copy_sql = f"COPY {table.name} ({', '.join(self.names)}) FROM STDIN"
+        self.line = self._compile(table, special)
 
-    def values(self, obj: Any) -> tuple[Any, ...]:
-        """One row for COPY, as the column types would bind it."""
-        return tuple([conv(get(obj)) for get, conv in self.pairs])
+    def _compile(self, table: Table, special: dict[str, Callable[[Any], Any]]) -> Any:
+        """obj -> its COPY text line, as one f-string (built once, like dataclasses do)."""
+        env: dict[str, Any] = {"N": NULL}
+        parts = []
+        for i, name in enumerate(self.names):
+            env[f"c{i}"] = _converter(table.c[name].type)
+            get = f"o.{name}"
+            if name in special:
+                env[f"g{i}"] = special[name]
+                get = f"g{i}(o)"
+            parts.append(f"{{N if (v{i} := {get}) is None else c{i}(v{i})}}")
+        source = "def line(o):\n    return f'" + "\\t".join(parts) + "\\n'\n"
+        exec(source, env)  # our own column names, each a field of the dataclass
+        return env["line"]
 
     def row(self, obj: Any) -> dict[str, Any]:
         """One row for an executemany INSERT (the column types bind the values)."""
@@ -104,18 +152,6 @@ class _Shape:
         if isinstance(row.get("policy"), Policy):
             row["policy"] = row["policy"].as_dict()
         return row
-
-
-def _converter(kind: Any) -> Callable[[Any], Any]:
-    if isinstance(kind, Amount):
-        return _amount
-    if isinstance(kind, UTCDateTime):
-        return _utc
-    if isinstance(kind, EnumStr):
-        return _enum
-    if isinstance(kind, JSON):
-        return _json
-    return _plain
 
 
 ORDER = _Shape(t.orders, OrderState, items=_items, policy=attrgetter("policy"), owned=owned_mask)
@@ -132,56 +168,73 @@ SHAPES: tuple[tuple[_Shape, Callable[[Order], Iterable[Any]]], ...] = (
 )
 
 
+def copy_rows(order: Order) -> tuple[str, ...]:
+    """The order's rows in COPY text format: one string per table of SHAPES ('' if none)."""
+    return tuple(["".join([shape.line(x) for x in part(order)]) for shape, part in SHAPES])
+
+
+def insert_rows(order: Order) -> tuple[list[dict[str, Any]], ...]:
+    """The order's rows for executemany INSERTs: a list per table of SHAPES."""
+    return tuple([[shape.row(x) for x in part(order)] for shape, part in SHAPES])
+
+
 class SqlImportSession:
     """One import transaction on one connection."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, *, copy: bool) -> None:
         self.conn = conn
         self.pg = not is_sqlite(str(conn.engine.url))
+        self.copy = copy  # rows are COPY text (else dicts for executemany)
 
-    def _lookup(self, query: Callable[[list[str]], Any], ids: Collection[str]) -> list[Any]:
-        wanted, rows = sorted(set(ids)), []
+    def _lookup(self, table: Table, columns: str, ids: Collection[str]) -> list[Any]:
+        wanted = sorted(set(ids))
+        if not wanted:
+            return []
+        if self.pg:  # one array parameter: no statement to build per batch
+            raw = self.conn.connection.driver_connection
+            assert raw is not None
+            sql = f"SELECT {columns} FROM {table.name} WHERE id = ANY(%s)"
+            with raw.cursor() as cur:
+                return cur.execute(sql, (wanted,)).fetchall()
+        rows: list[Any] = []
+        cols = [table.c[c.strip()] for c in columns.split(",")]
         for i in range(0, len(wanted), CHUNK):
-            rows.extend(self.conn.execute(query(wanted[i : i + CHUNK])))
+            query = select(*cols).where(table.c.id.in_(wanted[i : i + CHUNK]))
+            rows.extend(tuple(r) for r in self.conn.execute(query))
         return rows
 
     def parties(self, user_ids: Collection[str]) -> dict[str, Party]:
         """The users among these ids that exist."""
-        u = t.users.c
-        rows = self._lookup(
-            lambda ids: select(u.id, u.role, u.country).where(u.id.in_(ids)), user_ids
-        )
-        return {r.id: Party(role=r.role, country=r.country) for r in rows}
+        rows = self._lookup(t.users, "id, role, country", user_ids)
+        return {uid: Party(role=role, country=country) for uid, role, country in rows}
 
     def existing_orders(self, order_ids: Collection[str]) -> set[str]:
         """The order ids among these that exist already."""
-        o = t.orders.c
-        return {
-            r.id for r in self._lookup(lambda ids: select(o.id).where(o.id.in_(ids)), order_ids)
-        }
+        return {r[0] for r in self._lookup(t.orders, "id", order_ids)}
 
     def write(self, orders: Sequence[Order]) -> None:
-        """Insert the aggregates: orders first, then what they own."""
+        """Insert whole new aggregates: orders first, then what they own."""
+        encode = copy_rows if self.copy else insert_rows
+        self.write_rows([encode(o) for o in orders])
+
+    def write_rows(self, rows: Sequence[Any]) -> None:
+        """Insert aggregates already turned into rows by `SqlImportStore.rows`."""
         try:
-            for shape, part in SHAPES:
-                objs = [x for o in orders for x in part(o)]
-                if objs and self.pg:
-                    self._copy(shape, objs)
-                elif objs:
-                    self.conn.execute(insert(shape.table), [shape.row(x) for x in objs])
+            for i, (shape, _) in enumerate(SHAPES):
+                if self.copy:
+                    data = "".join([r[i] for r in rows])
+                    if data:
+                        self._copy(shape, data)
+                elif values := [x for r in rows for x in r[i]]:
+                    self.conn.execute(insert(shape.table), values)
         except (IntegrityError, psycopg.IntegrityError) as exc:
             raise ConcurrentModification(f"the batch conflicted with another: {exc}") from exc
-        for o in orders:
-            for pending in (o.new_ledger, o.new_deadlines, o.new_events):
-                pending.clear()
 
-    def _copy(self, shape: _Shape, objs: list[Any]) -> None:
+    def _copy(self, shape: _Shape, data: str) -> None:
         raw = self.conn.connection.driver_connection
         assert raw is not None
-        sql = f"COPY {shape.table.name} ({', '.join(shape.names)}) FROM STDIN"
-        with raw.cursor() as cur, cur.copy(sql) as copy:
-            for obj in objs:
-                copy.write_row(shape.values(obj))
+        with raw.cursor() as cur, cur.copy(shape.copy_sql) as copy:
+            copy.write(data.encode())
 
     def commit(self) -> None:
         """Commit; an id taken by a concurrent import means: check the batch again."""
@@ -192,10 +245,25 @@ class SqlImportSession:
 
 
 class SqlImportStore:
-    """Opens import transactions on an engine."""
+    """Opens import transactions on an engine; `copy`: write with COPY (default: on
+    PostgreSQL; else executemany INSERTs, the only way on SQLite)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, copy: bool | None = None) -> None:
         self.engine = engine
+        pg = not is_sqlite(str(engine.url))
+        self.copy = pg if copy is None else copy
+        assert pg or not self.copy, "COPY is PostgreSQL's"
+        # worker processes pay off beside a database server, not beside SQLite's one writer
+        self.default_jobs = DEFAULT_JOBS if pg else 0
+
+    def rows(self, order: Order) -> Any:
+        """The order's rows as this store writes them (picklable, no I/O)."""
+        return copy_rows(order) if self.copy else insert_rows(order)
+
+    def before_fork(self) -> None:
+        """Close the idle pooled connections, so that no forked worker inherits an open one
+        (a child finalizing one would end the parent's session too)."""
+        self.engine.dispose()
 
     @contextmanager
     def session(self, *, readonly: bool = False) -> Iterator[SqlImportSession]:
@@ -205,7 +273,7 @@ class SqlImportStore:
                 conn = conn.execution_options(sqlite_begin="DEFERRED")
             conn.begin()
             try:
-                yield SqlImportSession(conn)
+                yield SqlImportSession(conn, copy=self.copy)
             finally:
                 if conn.in_transaction():
                     conn.rollback()

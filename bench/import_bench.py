@@ -1,0 +1,164 @@
+"""`aftersale import` beside its floor: PostgreSQL's own time to COPY the same rows.
+
+Usage: uv run python -m bench.import_bench --scale small|full (50,000 | 1,000,000 orders; part
+of `make bench`, which rewrites the table in bench/README.md), or with --orders N [--jobs 0,1,2]
+[--batch-size 5000] to explore (printed only).
+
+Generates a file (bench/gen_import.py), then, on a fresh migrated database with its users:
+- runs the real import (`import_orders` with the real bulk writer) once per --jobs value, on
+  emptied tables: wall time, orders/s, the importer's CPU (this process + its workers);
+- the floor: the same orders turned into their COPY rows in memory first (untimed), then only
+  the COPYs timed, in batches of the same size, one transaction each.
+Needs PostgreSQL (AFTERSALE_BENCH_PG, default postgresql+psycopg://postgres@127.0.0.1:5432)."""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import Progress
+from sqlalchemy import text
+
+from aftersale.adapters.db import tables as t
+from aftersale.adapters.db.bulk import SqlImportStore
+from aftersale.bootstrap import build_runtime
+from aftersale.services.importer import check_batch, import_orders
+from aftersale.services.runtime import Runtime
+from aftersale.settings import Settings
+from bench import gen_import
+from bench.data import fresh_database
+
+DB_NAME = "aftersale_import_bench"
+HERE = Path(__file__).resolve().parent
+SCALES = {"small": 50_000, "full": 1_000_000}
+ORDER_TABLES = [t.orders, t.cancellations, t.refunds, t.returns, t.disputes, t.timeline]
+ORDER_TABLES += [t.ledger, t.deadlines, t.outbox]
+err = Console(stderr=True)
+
+
+@contextmanager
+def bar(what: str, total: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr; yields advance(n)."""
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task(what, total=total)
+        yield lambda n: progress.advance(task, n)
+
+
+def cpu() -> float:
+    """CPU seconds of this process and of its reaped children (the import's workers)."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def empty(rt: Runtime) -> None:
+    """Empty the tables an import writes (new files: as fresh as a new database)."""
+    with rt.engine.begin() as conn:  # type: ignore[attr-defined]
+        names = ", ".join(tb.name for tb in ORDER_TABLES)
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        conn.execute(text("CHECKPOINT"))
+
+
+def run_import(rt: Runtime, path: Path, n: int, *, jobs: int, batch: int) -> dict[str, Any]:
+    """The real import, timed."""
+    empty(rt)
+    with bar(f"import --jobs {jobs}", n) as advance, path.open() as lines:
+        wall, used = time.perf_counter(), cpu()
+        store = SqlImportStore(rt.engine)  # type: ignore[attr-defined]
+        r = import_orders(rt, store, lines, batch_size=batch, progress=advance, jobs=jobs)
+        wall, used = time.perf_counter() - wall, cpu() - used
+    assert r.errors == [] and r.imported == n, (r.errors[:5], r.imported)
+    return {"label": f"import --jobs {jobs}", "wall": wall, "cpu": used}
+
+
+def run_floor(rt: Runtime, path: Path, n: int, *, batch: int) -> dict[str, Any]:
+    """COPY of the same rows, built beforehand: PostgreSQL's share alone."""
+    empty(rt)
+    store = SqlImportStore(rt.engine)  # type: ignore[attr-defined]
+    now = rt.clock.now()
+    batches: list[tuple[str, ...]] = []
+    with bar("building the rows", n) as advance, path.open() as f:
+        numbered = enumerate(f, 1)
+        while chunk := list(islice(numbered, batch)):
+            rows = [r for *_, r in check_batch(rt, store, chunk, now)]
+            # a batch as one "order" whose rows are the whole batch's, table by table
+            batches.append(tuple("".join(r[k] for r in rows) for k in range(len(rows[0]))))
+            advance(len(rows))
+    with bar("COPY only", len(batches)) as advance:
+        wall, used = time.perf_counter(), cpu()
+        for joined in batches:
+            with store.session() as session:
+                session.write_rows([joined])
+                session.commit()
+            advance(1)
+        wall, used = time.perf_counter() - wall, cpu() - used
+    return {"label": "floor: COPY only", "wall": wall, "cpu": used}
+
+
+def table(results: list[dict[str, Any]], n: int, floor: float) -> str:
+    """Markdown table of the runs."""
+    out = [
+        f"| {n:,} orders | wall s | orders/s | client CPU s | µs CPU/order | wall / floor |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        out.append(
+            f"| {r['label']} | {r['wall']:.1f} | {n / r['wall']:,.0f} | {r['cpu']:.1f} | "
+            f"{r['cpu'] / n * 1e6:.0f} | {r['wall'] / floor:.2f} |"
+        )
+    return "\n".join(out)
+
+
+def main() -> None:
+    """Parse the arguments, run, print the table."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--scale", choices=list(SCALES), default=None)
+    ap.add_argument("--orders", type=int, default=None)
+    ap.add_argument("--jobs", default=None, help="worker processes to compare, e.g. 0,1,2")
+    ap.add_argument("--batch-size", type=int, default=5000)
+    ap.add_argument("--file", type=Path, help="keep the generated file here (default: temp)")
+    args = ap.parse_args()
+    if args.orders is None:
+        args.orders = SCALES[args.scale or "small"]
+    jobs = args.jobs or ("0" if args.scale else "0,1,2")  # the scales measure the default
+    url = fresh_database(DB_NAME)
+    buyers, sellers = gen_import.user_ids(2000, 200)
+    err.print("creating 2,200 users ...")
+    gen_import.ensure_users(url, buyers, sellers)
+    rt = build_runtime(Settings(database_url=url))  # type: ignore[call-arg]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = args.file or Path(tmp) / "orders.jsonl"
+        with bar(f"writing {args.orders:,} lines", args.orders) as advance:
+            gen_import.write_file(
+                path, args.orders, buyers=buyers, sellers=sellers, progress=advance
+            )
+        results = [
+            run_import(rt, path, args.orders, jobs=int(j), batch=args.batch_size)
+            for j in jobs.split(",")
+        ]
+        floor = run_floor(rt, path, args.orders, batch=args.batch_size)
+    rt.close()
+    found = table([*results, floor], args.orders, floor["wall"])
+    print(found)
+    if args.scale:
+        from bench import report
+
+        m = report.machine(url)
+        note = (
+            f"\n\nMachine: {m['nproc']} CPUs ({m['cpu']}), {m['memory']} memory, PostgreSQL "
+            f"{m['postgresql']}; run {m['date']}, `--scale {args.scale}`, batch "
+            f"{args.batch_size:,}. Aim: 1,000,000 orders in < 60 s."
+        )
+        report.write_block(HERE / "README.md", f"import-{args.scale}", found + note)
+
+
+if __name__ == "__main__":
+    main()
