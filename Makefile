@@ -34,6 +34,7 @@ test: install browser-deps lint types ## Lint, types and the whole test suite (S
 bench: install ## Benchmarks; SCALE=full for the recorded figures
 	uv run python -m bench.run --scale $(SCALE)
 	uv run python -m bench.reads --scale $(SCALE)
+	uv run python -m bench.import_bench --scale $(SCALE)
 
 clean: ## Remove local data and caches
 	rm -rf data .pytest_cache .mypy_cache .ruff_cache .hypothesis

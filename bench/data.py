@@ -37,15 +37,7 @@ ADMIN = Actor(user_id="admin", role=Role.ADMIN)
 
 def fresh_database(name: str = DB_NAME) -> str:
     """Drop and create a benchmark's own database; returns its migrated URL."""
-    admin = create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        # Commits without waiting for the WAL flush, for ours and the ceiling alike: on this
-        # disk a flush costs ~10 ms, which would make both figures measure the disk alone.
-        conn.exec_driver_sql(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
-    admin.dispose()
-    url = f"{PG_SERVER}/{name}"
+    url = _create(name, "")
     engine = make_engine(url)
     migrate(engine)
     engine.dispose()
@@ -55,20 +47,30 @@ def fresh_database(name: str = DB_NAME) -> str:
 def clone_database(name: str, template: str) -> str:
     """A fresh copy of a built database (a file copy: seconds, where rebuilding a million
     orders takes minutes); returns its URL."""
-    admin = create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY')
-        conn.exec_driver_sql(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
-    admin.dispose()
+    return _create(name, f' TEMPLATE "{template}" STRATEGY FILE_COPY')
+
+
+def _create(name: str, how: str) -> str:
+    _admin(
+        f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+        f'CREATE DATABASE "{name}"{how}',
+        # Commits without waiting for the WAL flush, for ours and the ceiling alike: on this
+        # disk a flush costs ~10 ms, which would make both figures measure the disk alone.
+        f'ALTER DATABASE "{name}" SET synchronous_commit = off',
+    )
     return f"{PG_SERVER}/{name}"
 
 
 def drop_database(name: str) -> None:
     """Drop a benchmark's database."""
+    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _admin(*statements: str) -> None:
     admin = create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for sql in statements:
+            conn.exec_driver_sql(sql)
     admin.dispose()
 
 

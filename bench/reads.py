@@ -12,9 +12,9 @@ and prints PostgreSQL's `EXPLAIN` of each query the API runs, checking that each
 
 The buyer's orders are built by the domain (paid, half of them with a cancellation request:
 timeline, outbox, deadlines and cancellation rows as the engine writes them). The other
-buyers' orders are copies of one such order made in SQL (`INSERT ... SELECT` over
-`generate_series`, with their timelines), because `aftersale import` runs at ~1,800 orders/s
-here (5M orders would take 47 minutes; see bench/README.md)."""
+buyers' orders (5,000 buyers, 200 sellers, every status, 1 to 3 items; `bench/gen_import.py`)
+are loaded with `aftersale import`'s code path (`import_orders` and its COPY writer), so the
+5M-order database is built by the importer, as a migrating operator would build theirs."""
 
 from __future__ import annotations
 
@@ -24,28 +24,36 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from aftersale.adapters.db.bulk import SqlImportStore
 from aftersale.adapters.db.engine import make_engine
 from aftersale.adapters.db.orders_repo import decode_cursor
 from aftersale.bootstrap import build_runtime
+from aftersale.services.importer import import_orders
 from aftersale.services.users import create_user
 from aftersale.settings import Settings
-from bench import data
+from bench import data, gen_import
 from bench.run import Server, ensure_wrk
 
 HERE = Path(__file__).resolve().parent
 BUYER_ORDERS = 10_000
 PASSWORD = "bench-reads-password"
+FILL_BUYERS, FILL_SELLERS = 5_000, 200
+IMPORTS: list[dict[str, float]] = []  # each growth step's import: orders, seconds, per_s
 SECONDS = 5
 
 
 def build(url: str, engine: Any, rt: Any) -> tuple[str, str]:
     """The measured buyer (API token and password) and 10,000 domain-built orders."""
+    gen_import.ensure_users(url, *gen_import.user_ids(FILL_BUYERS, FILL_SELLERS))
     buyer = create_user(
         rt,
         None,
@@ -72,50 +80,40 @@ def build(url: str, engine: Any, rt: Any) -> tuple[str, str]:
     return buyer["id"], seller["id"]
 
 
-def grow_to(engine: Any, total: int, template_buyer: str) -> None:
-    """Add other buyers' orders (copies of one of the buyer's, with its timeline) until the
-    database holds `total` orders; spread over 2 years of creation times and 50,000 buyers."""
-    raw = engine.raw_connection()
-    try:
-        cur = raw.cursor()
-        cur.execute("SELECT count(*) FROM orders")
-        have = cur.fetchone()[0]
-        if have >= total:
-            return
-        cur.execute("SELECT id FROM orders WHERE buyer_id = %s LIMIT 1", (template_buyer,))
-        template = cur.fetchone()[0]
-        step = 500_000
-        for first in range(have, total, step):
-            last = min(first + step, total) - 1
-            print(f"reads: orders {first:,} .. {last:,}", file=sys.stderr)
-            cur.execute(
-                """
-                INSERT INTO orders (id, buyer_id, seller_id, currency, items, shipping_fee, total,
-                  status, buyer_country, policy, created_at, updated_at, version, paid_amount,
-                  refunded_amount, released_amount, payment_method, refund_method, owned,
-                  payment_reference, paid_at)
-                SELECT 'ord_fill' || g, 'usr_fill' || (g %% 50000), o.seller_id, o.currency,
-                  o.items, o.shipping_fee, o.total, o.status, o.buyer_country, o.policy,
-                  now() - (g %% 63072000) * interval '1 second', o.updated_at, o.version,
-                  o.paid_amount, o.refunded_amount, o.released_amount, o.payment_method,
-                  o.refund_method, 0, o.payment_reference, o.paid_at
-                FROM generate_series(%s, %s) g, orders o WHERE o.id = %s
-                """,
-                (first, last, template),
+def grow_to(rt: Any, engine: Any, total: int) -> None:
+    """Import other buyers' orders until the database holds `total` orders; ANALYZE."""
+    with engine.connect() as conn:
+        have = int(conn.exec_driver_sql("SELECT count(*) FROM orders").scalar_one())
+    if have >= total:
+        return
+    count = total - have
+    buyers, sellers = gen_import.user_ids(FILL_BUYERS, FILL_SELLERS)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "orders.jsonl"
+        with bar(f"writing {count:,} import lines", count) as advance:
+            gen_import.write_file(
+                path, count, buyers=buyers, sellers=sellers, first=have, progress=advance
             )
-            cur.execute(
-                """
-                INSERT INTO timeline (order_id, at, actor, event, detail)
-                SELECT 'ord_fill' || g, t.at, t.actor, t.event, t.detail
-                FROM generate_series(%s, %s) g, timeline t WHERE t.order_id = %s
-                """,
-                (first, last, template),
-            )
-            raw.commit()
-        cur.execute("ANALYZE")
-        raw.commit()
-    finally:
-        raw.close()
+        with bar(f"importing {count:,} orders", count) as advance, path.open() as lines:
+            began = time.perf_counter()
+            done = import_orders(rt, SqlImportStore(engine), lines, progress=advance)
+            seconds = time.perf_counter() - began
+    assert not done.errors and done.imported == count, (done.errors[:3], done.imported)
+    IMPORTS.append({"orders": count, "seconds": seconds, "per_s": count / seconds})
+    print(f"reads: imported {count:,} orders in {seconds:.0f} s", file=sys.stderr)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("ANALYZE")
+
+
+@contextmanager
+def bar(what: str, total: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr; yields advance(n)."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task(what, total=total)
+        yield lambda n: progress.advance(task, n)
 
 
 def session_cookie(base: str) -> str:
@@ -232,13 +230,14 @@ def main() -> None:
     buyer_id, _ = build(url, engine, rt)
     results: dict[str, Any] = {"sizes": {}}
     for size in sizes:
-        grow_to(engine, size, buyer_id)
+        grow_to(rt, engine, size)
         print(f"reads: measuring at {size:,} orders", file=sys.stderr)
         results["sizes"][str(size)] = measure(url, engine, buyer_id)
     rt.close()
     engine.dispose()
     from bench import report
 
+    results["imports"] = IMPORTS
     results["machine"] = report.machine(url)
     print(json.dumps(results, indent=2))
     (HERE / f"results-reads-{args.scale}.json").write_text(json.dumps(results, indent=2) + "\n")

@@ -79,6 +79,12 @@ def table(r: dict[str, Any]) -> str:
             extra += f", {w['statements_per_item']:.2f} statements/item"
         if "peak_rss_mib" in w:
             extra += f", peak RSS {w['peak_rss_mib']:.0f} MiB"
+        if w.get("rss_mib_at"):
+            extra += (
+                " (RSS at "
+                + ", ".join(f"{k}: {v:.0f}" for k, v in w["rss_mib_at"].items())
+                + " of the run)"
+            )
         if "exactly_once" in w:
             extra += ", exactly once: " + ("yes" if w["exactly_once"]["ok"] else "NO")
         rows.append(
@@ -100,6 +106,11 @@ def table(r: dict[str, Any]) -> str:
 def write(readme: Path, results: dict[str, Any]) -> None:
     """Replace this scale's table between its markers (adding the markers if missing)."""
     _replace(readme, results["scale"], table(results))
+
+
+def write_block(readme: Path, name: str, body: str) -> None:
+    """Replace the block `name` between its markers (adding the markers if missing)."""
+    _replace(readme, name, body)
 
 
 def _replace(readme: Path, name: str, body: str) -> None:

@@ -241,9 +241,12 @@ def _worker_process(url: str) -> dict[str, Any]:
     return {"fired": fired, "statements": counter.count, "peak_rss_mib": peak_kib / 1024}
 
 
-def watch(engine: Any, pending: Any, total: int, what: str) -> None:
+def watch(engine: Any, pending: Any, total: int, what: str) -> list[tuple[int, float]]:
     """A progress bar of deadlines fired while `pending` runs (polled every 5 s: a count over
-    the deadlines table costs the measured run about 1 % of a core)."""
+    the deadlines table costs the measured run about 1 % of a core); returns, at each poll,
+    (firings so far, the largest RSS in MiB among the worker processes)."""
+    import multiprocessing
+
     from rich.console import Console
     from rich.progress import Progress
 
@@ -255,12 +258,38 @@ def watch(engine: Any, pending: Any, total: int, what: str) -> None:
                 ).scalar_one()
             )
 
+    def rss_mib() -> float:
+        sizes = [0.0]
+        for child in multiprocessing.active_children():
+            try:
+                status = Path(f"/proc/{child.pid}/status").read_text()
+            except OSError:
+                continue
+            found = re.search(r"VmRSS:\s+(\d+) kB", status)
+            if found:
+                sizes.append(int(found[1]) / 1024)
+        return max(sizes)
+
     start = fired()
+    samples: list[tuple[int, float]] = []
     with Progress(console=Console(stderr=True)) as bar:
         task = bar.add_task(f"firing with {what}", total=total)
         while not pending.ready():
             pending.wait(5)
-            bar.update(task, completed=fired() - start)
+            done = fired() - start
+            samples.append((done, rss_mib()))
+            bar.update(task, completed=done)
+    return samples
+
+
+def memory_curve(samples: list[tuple[int, float]], total: int) -> dict[str, float]:
+    """RSS (MiB) when 10 %, 50 % and 90 % of the firings were done."""
+    curve = {}
+    for share in (10, 50, 90):
+        at = [rss for done, rss in samples if done >= total * share / 100 and rss > 0]
+        if at:
+            curve[f"{share}%"] = round(at[0], 1)
+    return curve
 
 
 def exactly_once(engine: Any, ids: list[str]) -> dict[str, Any]:
@@ -327,7 +356,7 @@ def bench_worker(count: int) -> dict:
                 began = time.perf_counter()
                 with multiprocessing.get_context("fork").Pool(procs) as pool:
                     pending = pool.map_async(_worker_process, [url] * procs)
-                    watch(engine, pending, 2 * count, f"{procs} worker process(es)")
+                    samples = watch(engine, pending, 2 * count, f"{procs} worker process(es)")
                     parts = pending.get()
                 elapsed = time.perf_counter() - began
                 fired = sum(p["fired"] for p in parts)
@@ -338,6 +367,7 @@ def bench_worker(count: int) -> dict:
                     "processes": procs,
                     "statements_per_item": sum(p["statements"] for p in parts) / max(fired, 1),
                     "peak_rss_mib": max(p["peak_rss_mib"] for p in parts),
+                    "rss_mib_at": memory_curve(samples, 2 * count),
                     "exactly_once": exactly_once(engine, made),
                 }
             else:
