@@ -240,7 +240,7 @@ def _values_template(sql: str) -> tuple[str, tuple[str, ...], str]:
     return head, tuple(_MARK.findall(values)), _MARK.sub("{}", values)
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=32)  # a text of 1,500 rows is ~75 KB: keep the few a worker reuses
 def _values_sql(head: str, row_sql: str, width: int, n: int) -> str:
     rows = (row_sql.format(*(f"${r * width + k + 1}" for k in range(width))) for r in range(n))
     return f"{head} VALUES {', '.join(rows)}"
