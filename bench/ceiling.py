@@ -279,9 +279,9 @@ def sweep_one(url: str, batch: int) -> int:
 def _write_batch(
     cur: psycopg.Cursor[Any], gateway: psycopg.Connection[Any], rows: list[Any], now: datetime
 ) -> None:
-    """The rows of one batch, one statement per table, as ours writes them: the gateway's
-    rows first (one transaction of their own), the orders' version bumps, then every other
-    table in one pipeline."""
+    """The rows of one batch, one statement per table (per kind of change), as ours writes
+    them: the gateway's rows first (one transaction of their own), the orders' version bumps,
+    then every other table in one pipeline."""
     timeouts = [r[2] for r in rows if r[1] == "cancellation_timeout"]
     submits = [(r[2], r[3]) for r in rows if r[1] == "refund_submit"]
     if submits:
@@ -296,11 +296,16 @@ def _write_batch(
                 "SELECT * FROM sandbox_refunds WHERE key = ANY(%s)", ([r for _, r in submits],)
             )
             gcur.fetchall()
-    cur.executemany(
-        f"UPDATE orders SET version = version + 1, updated_at = %(now)s{CANCELLED} "
-        "WHERE id = %(id)s",
-        [{"now": now, "id": o} for o in timeouts] + [{"now": now, "id": o} for o, _ in submits],
-    )
+    if timeouts:  # each table once per batch, many rows per statement, as ours writes them
+        cur.execute(
+            f"UPDATE orders SET version = version + 1, updated_at = %(now)s{CANCELLED} "
+            "WHERE id = ANY(%(ids)s)",
+            {"now": now, "ids": timeouts},
+        )
+    if submits:
+        cur.execute(
+            "UPDATE orders SET version = version + 1 WHERE id = ANY(%s)", ([o for o, _ in submits],)
+        )
     with cur.connection.pipeline():
         _pipelined_rows(cur, timeouts, submits, now)
 
@@ -308,11 +313,12 @@ def _write_batch(
 def _pipelined_rows(
     cur: psycopg.Cursor[Any], timeouts: list[str], submits: list[Any], now: datetime
 ) -> None:
-    cur.executemany(
-        "UPDATE cancellations SET status = 'auto_accepted', responded_at = %s "
-        "WHERE order_id = %s AND status = 'pending'",
-        [(now, o) for o in timeouts],
-    )
+    if timeouts:
+        cur.execute(
+            "UPDATE cancellations SET status = 'auto_accepted', responded_at = %s "
+            "WHERE order_id = ANY(%s) AND status = 'pending'",
+            (now, timeouts),
+        )
     refs = [(_id("ref"), o) for o in timeouts]
     _insert_many(
         cur,
@@ -331,11 +337,13 @@ def _pipelined_rows(
         "VALUES ({}, {}, {}, {}, 'USD', 'refund', {})",
         legs,
     )
-    cur.executemany(
-        "UPDATE refunds SET status = 'processing', gateway_reference = %s, processing_at = %s "
-        "WHERE id = %s",
-        [(f"sbx_{ref}", now, ref) for _, ref in submits],
-    )
+    if submits:
+        cur.execute(
+            "UPDATE refunds AS r SET status = 'processing', gateway_reference = v.reference, "
+            "processing_at = %s FROM unnest(%s::text[], %s::text[]) AS v(id, reference) "
+            "WHERE r.id = v.id",
+            (now, [ref for _, ref in submits], [f"sbx_{ref}" for _, ref in submits]),
+        )
     _insert_many(
         cur,
         "INSERT INTO deadlines (kind, order_id, subject_id, due_at) VALUES ({}, {}, {}, {})",

@@ -187,3 +187,54 @@ def test_many_inserted_rows_arrive_whole_in_chunks_and_a_bad_one_undoes_the_batc
     with engine.connect() as conn:
         keys = {k for (k,) in conn.execute(select(sr.c.key))}
     assert not keys & {"fresh1", "fresh2", "head2", "new0"}  # nothing of the failed batch kept
+
+
+def test_many_updated_rows_go_in_chunks_count_only_the_rows_matched_and_keep_every_type(
+    rt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a worker batch's UPDATEs go as multi-row `UPDATE ... FROM (VALUES ...)` statements on
+    # PostgreSQL (one statement per row elsewhere); with 5 parameters a row and at most 12 a
+    # statement, 2 rows go in each; the count is what an order's version check relies on
+    monkeypatch.setattr(fast, "MAX_PARAMS", 12)
+    sr = t.sandbox_refunds
+    engine = rt.gateway.engine  # type: ignore[attr-defined]
+    n = fast.COMBINE_ROWS + 6  # past the one-statement path
+
+    def row(key: str) -> dict[str, object]:
+        return {"key": key, "reference": f"sbx_{key}", "amount": Decimal("1.50")} | {
+            "currency": "USD",
+            "method": "card",
+            "created_at": AT,
+            "settles_at": AT,
+        }
+
+    with engine.begin() as conn:
+        ins = fast.compiled(conn, ("t", "ins"), lambda: insert(sr).inline(), list(row("a")))
+        fast.write(conn, [(ins, [row(f"u{i}") for i in range(1, n + 1)])])
+        upd = fast.compiled_update(
+            conn, sr, ("amount", "settles_at", "method"), (("key", "_key"), ("currency", "_cur"))
+        )
+        assert (upd.batch is not None) == (conn.dialect.name == "postgresql")
+        changes = [
+            {"amount": Decimal(i) / 100, "settles_at": AT + timedelta(hours=i), "method": "bal"}
+            | {"_key": f"u{i}", "_cur": "USD"}
+            for i in range(1, n + 1)
+        ]
+        changes[2]["_cur"] = "EUR"  # u3 matches no row, as a stale version would not
+        changes.append({**changes[0], "_key": "missing"})
+        assert fast.write(conn, [(upd, changes)]) == n - 1
+    with engine.connect() as conn:
+        found = {r["key"]: dict(r) for r in conn.execute(select(sr)).mappings()}
+        some = fast.compiled(
+            conn,
+            ("t", "among", fast.width(conn, 3)),
+            lambda: select(sr.c.key).where(fast.one_of(conn, sr.c.key, 3)),
+        )
+        picked = {r["key"] for r in fast.rows(conn, some, fast.among(conn, ["u1", "u9", "x"]))}
+    for i in range(1, n + 1):
+        if i != 3:
+            assert found[f"u{i}"]["amount"] == Decimal(i) / 100
+            assert found[f"u{i}"]["settles_at"] == AT + timedelta(hours=i)
+            assert found[f"u{i}"]["method"] == "bal"
+    assert found["u3"] == row("u3")  # the row whose check failed is as it was
+    assert picked == {"u1", "u9"}

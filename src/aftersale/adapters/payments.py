@@ -66,7 +66,7 @@ class SandboxGateway:
         engine = self._direct if len(requests) == 1 else self.engine
         with engine.begin() as conn:
             fast.executemany(conn, self._compiled_insert(conn), rows)
-            found = fast.rows(conn, self._compiled_select(conn, len(keys)), fast.numbered(keys))
+            found = fast.rows(conn, self._compiled_select(conn, len(keys)), fast.among(conn, keys))
         by_key = {row["key"]: row for row in found}
         return {r.key: _answer(by_key[r.key], r.at) for r in requests}
 
@@ -95,8 +95,8 @@ class SandboxGateway:
         sr = t.sandbox_refunds
         return fast.compiled(
             conn,
-            ("sandbox_refunds", "of", n),
-            lambda: select(sr).where(sr.c.key.in_(fast.marks(n))),
+            ("sandbox_refunds", "of", fast.width(conn, n)),
+            lambda: select(sr).where(fast.one_of(conn, sr.c.key, n)),
         )
 
     def refund_status(self, *, reference: str, at: datetime) -> GatewayRefund:

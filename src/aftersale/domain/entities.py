@@ -5,6 +5,7 @@ Field names are the column names the repository stores them under.
 
 from __future__ import annotations
 
+import os
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,10 +13,28 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+_ID_BYTES = 12
+_ID_BATCH = 256  # ids per read of the system's random source
+_random: list[bytes] = []
+
 
 def new_id(prefix: str) -> str:
-    """A random, URL-safe object id with a type prefix (ord_..., ref_...)."""
-    return f"{prefix}_{secrets.token_hex(12)}"
+    """A random, URL-safe object id with a type prefix (ord_..., ref_...): 96 bits from the
+    operating system's random source, read for 256 ids at a time (one read per id was 4 % of
+    the worker's CPU); a forked process starts with none of its parent's (`_forget`)."""
+    while True:  # (list.pop is atomic: threads never share an id, and may both refill)
+        try:
+            return f"{prefix}_{_random.pop().hex()}"
+        except IndexError:
+            block = secrets.token_bytes(_ID_BYTES * _ID_BATCH)
+            _random.extend(block[i : i + _ID_BYTES] for i in range(0, len(block), _ID_BYTES))
+
+
+def _forget() -> None:
+    _random.clear()
+
+
+os.register_at_fork(after_in_child=_forget)
 
 
 class OrderStatus(StrEnum):

@@ -15,11 +15,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, exc
+from sqlalchemy import ARRAY, Connection, Table, any_, bindparam, exc, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
 
@@ -33,6 +33,18 @@ class Compiled:
     binds: tuple[tuple[str, Callable[[Any], Any]], ...]
     keys: tuple[str, ...]  # result column names (SELECT)
     results: tuple[tuple[int, Callable[[Any], Any]], ...]
+    batch: Batch | None = None  # PostgreSQL: the multi-row form of an UPDATE (compiled_update)
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """`UPDATE t SET c = v.c, ... FROM (VALUES <rows>) AS v(...) WHERE t.k = v.k AND ...`: the
+    text around the rows, the parameter names in a row's order, and a row with its casts."""
+
+    prefix: str
+    suffix: str
+    names: tuple[str, ...]
+    row_sql: str
 
 
 _CACHE: dict[tuple[str, Hashable], Compiled] = {}
@@ -73,14 +85,80 @@ def _compile(statement: ClauseElement, dialect: Dialect, column_keys: list[str] 
     )
 
 
+_UPDATES: dict[tuple[str, str, tuple[str, ...], tuple[tuple[str, str], ...]], Compiled] = {}
+
+
+def compiled_update(
+    conn: Connection, table: Table, keys: tuple[str, ...], match: tuple[tuple[str, str], ...]
+) -> Compiled:
+    """`UPDATE table SET <keys> WHERE <column> = :<param> AND ...` (`match`: column, param),
+    compiled once per shape. On PostgreSQL it also carries its multi-row form, with which
+    `write` updates many rows in one statement instead of one statement per row (the worker's
+    per-row UPDATEs were a third of its database time, bench/README.md)."""
+    dialect = conn.dialect
+    key = (dialect.name, table.name, keys, match)
+    found = _UPDATES.get(key)
+    if found is None:
+        statement = update(table).where(*(table.c[col] == bindparam(p) for col, p in match))
+        found = _compile(statement, dialect, list(keys))
+        if dialect.name == "postgresql":
+            found = replace(found, batch=_batch(table, keys, match, dialect))
+        _UPDATES[key] = found
+    return found
+
+
+def _batch(
+    table: Table, keys: tuple[str, ...], match: tuple[tuple[str, str], ...], dialect: Dialect
+) -> Batch:
+    columns = [col for col, _ in match] + list(keys)
+    names = tuple(p for _, p in match) + keys
+    casts = [table.c[col].type.compile(dialect=dialect) for col in columns]
+    sets = ", ".join(f'"{k}" = v."{k}"' for k in keys)
+    where = " AND ".join(f't."{col}" = v."{p}"' for col, p in match)
+    aliases = ", ".join(f'"{n}"' for n in names)
+    return Batch(
+        prefix=f'UPDATE "{table.name}" AS t SET {sets} FROM (VALUES ',
+        suffix=f") AS v({aliases}) WHERE {where}",
+        names=names,
+        row_sql="(" + ", ".join(f"{{}}::{cast}" for cast in casts) + ")",
+    )
+
+
 def marks(n: int) -> list[Any]:
     """n bind parameters p0 .. p(n-1), for an IN list compiled once per length."""
     return [bindparam(f"p{i}") for i in range(n)]
 
 
-def numbered(values: list[str]) -> dict[str, str]:
+def numbered(values: Sequence[Any]) -> dict[str, Any]:
     """The parameters of `marks(len(values))`."""
     return {f"p{i}": v for i, v in enumerate(values)}
+
+
+def one_of(conn: Connection, column: Any, n: int) -> Any:
+    """`column` equal to one of n values: one value as `= :p0`; more, on PostgreSQL, as
+    `= ANY(:ids)`, one array parameter whatever n is (a statement of 500 `$n` marks was parsed
+    in Python by the driver on every run, since it caches only short queries); elsewhere as
+    `IN (:p0 .. :pn)`. Its statement is compiled per `width(conn, n)`, and takes
+    `among(conn, values)` as parameters."""
+    if n == 1:
+        return column == bindparam("p0")
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam("ids", type_=ARRAY(column.type)))
+    return column.in_(marks(n))
+
+
+def _arrays(conn: Connection, n: int) -> bool:
+    return n > 1 and conn.dialect.name == "postgresql"
+
+
+def width(conn: Connection, n: int) -> int:
+    """The part of a `one_of` statement's cache key that depends on n."""
+    return 0 if _arrays(conn, n) else n
+
+
+def among(conn: Connection, values: Sequence[Any]) -> dict[str, Any]:
+    """The parameters of `one_of(conn, column, len(values))`."""
+    return {"ids": list(values)} if _arrays(conn, len(values)) else numbered(values)
 
 
 def _params(c: Compiled, values: dict[str, Any]) -> Any:
@@ -112,13 +190,18 @@ def _fail(conn: Connection, c: Compiled, params: Any, error: Exception) -> Excep
     return error
 
 
-def execute(conn: Connection, c: Compiled, values: dict[str, Any]) -> Any:
-    """Run one statement; returns the driver's cursor (rowcount, fetch*)."""
+def execute(conn: Connection, c: Compiled, values: dict[str, Any], *, planned: bool = False) -> Any:
+    """Run one statement; returns the driver's cursor (rowcount, fetch*). With `planned`, on
+    PostgreSQL, the statement is never prepared, so the server plans it for these values each
+    time (see `rows`)."""
     params = _params(c, values)
     cursor = _cursor(conn)
     _announce(conn, cursor, c, params, False)
     try:
-        cursor.execute(c.sql, params)
+        if planned and conn.dialect.name == "postgresql":
+            cursor.execute(c.sql, params, prepare=False)
+        else:
+            cursor.execute(c.sql, params)
     except Exception as error:
         raise _fail(conn, c, params, error) from error
     return cursor
@@ -158,9 +241,17 @@ def pipeline(conn: Connection) -> Iterator[None]:
         raise exc.DBAPIError.instance(None, None, error, dbapi.Error) from error
 
 
-def rows(conn: Connection, c: Compiled, values: dict[str, Any]) -> list[dict[str, Any]]:
-    """Run a SELECT; its rows as dicts by column name, with the column types' conversions."""
-    cursor = execute(conn, c, values)
+def rows(
+    conn: Connection, c: Compiled, values: dict[str, Any], *, planned: bool = False
+) -> list[dict[str, Any]]:
+    """Run a SELECT; its rows as dicts by column name, with the column types' conversions.
+
+    `planned`: plan it for these values each time, never from a cached generic plan. psycopg
+    prepares a statement on its 5th run, and PostgreSQL may then plan it once for any values;
+    with stale statistics (autovacuum off, a table that grew) the generic plan of `order_id IN
+    ($1 .. $500)` scanned whole tables (1.8 s instead of 2 ms). An unprepared statement gets a
+    plan of its own every time, and the statements after it keep their cheap generic plans."""
+    cursor = execute(conn, c, values, planned=planned)
     raw = cursor.fetchall()
     cursor.close()
     keys, results = c.keys, c.results
@@ -194,15 +285,25 @@ def write(conn: Connection, parts: list[Part]) -> int:
         return 0
     if conn.dialect.name == "postgresql" and sum(len(r) for _, r in parts) <= COMBINE_ROWS:
         return _write_combined(conn, parts)
-    first = executemany(conn, *parts[0])
     postgresql = conn.dialect.name == "postgresql"
+    first = _write_part(conn, *parts[0], postgresql=postgresql)
     with pipeline(conn):
         for c, rows in parts[1:]:
-            if postgresql and len(rows) > 1 and c.sql.startswith("INSERT"):
-                insert_rows(conn, c, rows)
-            else:
-                executemany(conn, c, rows)
+            _write_part(conn, c, rows, postgresql=postgresql)
     return first
+
+
+def _write_part(
+    conn: Connection, c: Compiled, rows: list[dict[str, Any]], *, postgresql: bool
+) -> int:
+    """One statement's rows; how many rows it touched (known only outside a pipeline)."""
+    if postgresql and len(rows) > 1:
+        if c.batch is not None:
+            return update_rows(conn, c, c.batch, rows)
+        if c.sql.startswith("INSERT"):
+            insert_rows(conn, c, rows)
+            return len(rows)
+    return executemany(conn, c, rows)
 
 
 MAX_PARAMS = 30_000  # PostgreSQL takes at most 65,535 parameters in one statement
@@ -228,6 +329,26 @@ def insert_rows(conn: Connection, c: Compiled, rows: list[dict[str, Any]]) -> No
             raise _fail(conn, c, flat, error) from error
 
 
+def update_rows(conn: Connection, c: Compiled, batch: Batch, rows: list[dict[str, Any]]) -> int:
+    """Many rows of an UPDATE (PostgreSQL) as few multi-row statements (`Batch`), up to
+    MAX_PARAMS parameters each; returns how many rows they matched (0 inside a pipeline)."""
+    width = len(batch.names)
+    per = max(1, MAX_PARAMS // width)
+    cursor = _raw_cursor(conn.connection.driver_connection)
+    total = 0
+    for start in range(0, len(rows), per):
+        chunk = [_params(c, row) for row in rows[start : start + per]]
+        sql = _update_sql(batch, len(chunk))
+        flat = [row[name] for row in chunk for name in batch.names]
+        _announce(conn, cursor, c, flat, False)
+        try:  # planned for its rows each time: a generic plan may join by scanning the table
+            cursor.execute(sql, flat, prepare=False)
+        except Exception as error:
+            raise _fail(conn, c, flat, error) from error
+        total += max(cursor.rowcount, 0)
+    return total
+
+
 def _raw_cursor(driver: Any) -> Any:
     import psycopg  # (only PostgreSQL comes here)
 
@@ -244,6 +365,15 @@ def _values_template(sql: str) -> tuple[str, tuple[str, ...], str]:
 def _values_sql(head: str, row_sql: str, width: int, n: int) -> str:
     rows = (row_sql.format(*(f"${r * width + k + 1}" for k in range(width))) for r in range(n))
     return f"{head} VALUES {', '.join(rows)}"
+
+
+@lru_cache(maxsize=32)
+def _update_sql(batch: Batch, n: int) -> str:
+    width = len(batch.names)
+    rows = (
+        batch.row_sql.format(*(f"${r * width + k + 1}" for k in range(width))) for r in range(n)
+    )
+    return f"{batch.prefix}{', '.join(rows)}{batch.suffix}"
 
 
 def _write_combined(conn: Connection, parts: list[Part]) -> int:

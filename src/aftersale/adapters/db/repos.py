@@ -6,8 +6,9 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
+from aftersale.adapters.db import fast
 from aftersale.adapters.db import tables as t
 from aftersale.services.records import DueDeadline, MessageRecord, UserRecord
 
@@ -115,26 +116,50 @@ class SqlDeadlineRepository:
         self, *, until: datetime, limit: int, exactly_at: datetime | None = None
     ) -> list[DueDeadline]:
         """Lock up to `limit` unfired deadlines due by `until` (or due exactly at a moment)."""
-        d = t.deadlines.c
-        query = select(d.seq, d.kind, d.order_id, d.subject_id, d.due_at, d.attempts).where(
-            d.fired_at.is_(None)
-        )
-        query = (
-            query.where(d.due_at == exactly_at) if exactly_at else query.where(d.due_at <= until)
-        )
-        query = query.order_by(d.due_at, d.seq).limit(limit)
-        if self.skip_locked:
-            query = query.with_for_update(skip_locked=True)
-        return [DueDeadline(**r) for r in self.conn.execute(query).mappings()]
+        shape = ("deadlines.claim", exactly_at is not None, self.skip_locked)
+        values: dict[str, Any] = {"lim": limit, "skip": 0}
+        if exactly_at is not None:
+            values["at"] = exactly_at
+        else:
+            values["until"] = until
+        found = fast.rows(self.conn, fast.compiled(self.conn, shape, self._claim(shape)), values)
+        return [DueDeadline(**r) for r in found]
+
+    def _claim(self, shape: tuple[str, bool, bool]) -> Any:
+        _, exactly, skip_locked = shape
+
+        def build() -> Any:
+            d = t.deadlines.c
+            query = select(d.seq, d.kind, d.order_id, d.subject_id, d.due_at, d.attempts)
+            query = query.where(d.fired_at.is_(None))
+            if exactly:
+                query = query.where(d.due_at == bindparam("at", type_=d.due_at.type))
+            else:
+                query = query.where(d.due_at <= bindparam("until", type_=d.due_at.type))
+            query = query.order_by(d.due_at, d.seq)
+            # an explicit OFFSET 0: SQLite's compiler adds an anonymous one to a bound LIMIT
+            query = query.limit(bindparam("lim")).offset(bindparam("skip"))
+            return query.with_for_update(skip_locked=True) if skip_locked else query
+
+        return build
 
     def mark_fired(self, seqs: list[int], at: datetime) -> None:
         """Record that these deadlines fired (only unfired rows are touched)."""
-        if seqs:
-            self.conn.execute(
+        if not seqs:
+            return
+
+        def build() -> Any:
+            d = t.deadlines.c
+            where = (fast.one_of(self.conn, d.seq, len(seqs)), d.fired_at.is_(None))
+            return (
                 update(t.deadlines)
-                .where(t.deadlines.c.seq.in_(seqs), t.deadlines.c.fired_at.is_(None))
-                .values(fired_at=at)
+                .where(*where)
+                .values(fired_at=bindparam("at", type_=d.fired_at.type))
             )
+
+        key = ("deadlines.fired", fast.width(self.conn, len(seqs)))
+        statement = fast.compiled(self.conn, key, build)
+        fast.execute(self.conn, statement, {**fast.among(self.conn, seqs), "at": at})
 
     def postpone(self, seq: int, *, error: str, retry_at: datetime) -> None:
         """Set a failing deadline aside to be tried again later."""
