@@ -58,7 +58,23 @@ def _create(name: str, how: str) -> str:
         # disk a flush costs ~10 ms, which would make both figures measure the disk alone.
         f'ALTER DATABASE "{name}" SET synchronous_commit = off',
     )
+    return database_url(name)
+
+
+def database_url(name: str) -> str:
+    """A benchmark database's URL."""
     return f"{PG_SERVER}/{name}"
+
+
+def database_exists(name: str) -> bool:
+    """Whether the server holds a database of that name."""
+    admin = create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        found = conn.exec_driver_sql(
+            "SELECT 1 FROM pg_database WHERE datname = %(n)s", {"n": name}
+        ).first()
+    admin.dispose()
+    return found is not None
 
 
 def drop_database(name: str) -> None:
