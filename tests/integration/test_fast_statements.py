@@ -29,6 +29,16 @@ def request(key: str, *, method: str = "card", reference: str = "pay") -> Refund
     )
 
 
+def row(key: str) -> dict[str, object]:
+    """A sandbox refund row of 1.50 USD."""
+    return {"key": key, "reference": f"sbx_{key}", "amount": Decimal("1.50")} | {
+        "currency": "USD",
+        "method": "card",
+        "created_at": AT,
+        "settles_at": AT,
+    }
+
+
 def test_values_go_in_and_come_back_as_core_would_have_them(rt: Runtime) -> None:
     sr = t.sandbox_refunds
     row = {
@@ -111,14 +121,6 @@ def test_written_together_the_first_statements_rows_are_counted_and_the_rest_wri
 ) -> None:
     sr = t.sandbox_refunds
 
-    def row(key: str) -> dict[str, object]:
-        return {"key": key, "reference": f"sbx_{key}", "amount": Decimal("1.50")} | {
-            "currency": "USD",
-            "method": "card",
-            "created_at": AT,
-            "settles_at": AT,
-        }
-
     engine = rt.gateway.engine  # type: ignore[attr-defined]
     with engine.begin() as conn:
         ins = fast.compiled(conn, ("t", "ins"), lambda: insert(sr).inline(), list(row("a")))
@@ -199,14 +201,6 @@ def test_many_updated_rows_go_in_chunks_count_only_the_rows_matched_and_keep_eve
     sr = t.sandbox_refunds
     engine = rt.gateway.engine  # type: ignore[attr-defined]
     n = fast.COMBINE_ROWS + 6  # past the one-statement path
-
-    def row(key: str) -> dict[str, object]:
-        return {"key": key, "reference": f"sbx_{key}", "amount": Decimal("1.50")} | {
-            "currency": "USD",
-            "method": "card",
-            "created_at": AT,
-            "settles_at": AT,
-        }
 
     with engine.begin() as conn:
         ins = fast.compiled(conn, ("t", "ins"), lambda: insert(sr).inline(), list(row("a")))

@@ -363,17 +363,18 @@ def _values_template(sql: str) -> tuple[str, tuple[str, ...], str]:
 
 @lru_cache(maxsize=32)  # a text of 1,500 rows is ~75 KB: keep the few a worker reuses
 def _values_sql(head: str, row_sql: str, width: int, n: int) -> str:
+    return f"{head} VALUES {_numbered_rows(row_sql, width, n)}"
+
+
+def _numbered_rows(row_sql: str, width: int, n: int) -> str:
+    """n copies of a row template (`{}`: a value), numbered $1 .. $(width * n) in order."""
     rows = (row_sql.format(*(f"${r * width + k + 1}" for k in range(width))) for r in range(n))
-    return f"{head} VALUES {', '.join(rows)}"
+    return ", ".join(rows)
 
 
 @lru_cache(maxsize=32)
 def _update_sql(batch: Batch, n: int) -> str:
-    width = len(batch.names)
-    rows = (
-        batch.row_sql.format(*(f"${r * width + k + 1}" for k in range(width))) for r in range(n)
-    )
-    return f"{batch.prefix}{', '.join(rows)}{batch.suffix}"
+    return f"{batch.prefix}{_numbered_rows(batch.row_sql, len(batch.names), n)}{batch.suffix}"
 
 
 def _write_combined(conn: Connection, parts: list[Part]) -> int:
