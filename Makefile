@@ -9,9 +9,11 @@ SCALE ?= small
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-install: ## Install Python deps (uv, the locked environment)
+install: ## Install Python deps (uv, the locked environment), compiled to bytecode
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
-	@uv sync --frozen --quiet
+	@uv sync --frozen --quiet --compile-bytecode
+	@# (with PYTHONDONTWRITEBYTECODE set, every process would otherwise compile every module)
+	@uv run --frozen python -m compileall -q src >/dev/null
 
 browser-deps: ## Install Debian's Chromium for the browser tests if missing
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)

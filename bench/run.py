@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,8 +35,8 @@ CLIENTS = 32
 PROCESSES = (1, 2)  # API server processes / deadline workers, beside as many ceiling clients
 DUE_TEMPLATE, DUE_RUN = "aftersale_bench_due", "aftersale_bench_due_run"
 SCALES: dict[str, dict[str, Any]] = {
-    "small": {"seconds": 8, "orders": 16_000, "deadlines": 10_000},
-    "full": {"seconds": 20, "orders": 45_000, "deadlines": 1_000_000},
+    "small": {"seconds": 12, "orders": 16_000, "deadlines": 10_000},
+    "full": {"seconds": 30, "orders": 60_000, "deadlines": 1_000_000},
 }
 
 
@@ -154,11 +155,16 @@ def scenarios(ids: tuple[str, str]) -> list[tuple[str, str, str, dict[str, Any],
 TOKENS = {"admin": data.ADMIN_TOKEN, "buyer": data.BUYER_TOKEN, "seller": data.SELLER_TOKEN}
 
 
+ROUNDS = 3  # each figure: ours and its ceiling taken in turns, so the machine's drift hits both
+
+
 def bench_api(url: str, rt: Any, engine: Any, ids: tuple[str, str], cfg: dict[str, Any]) -> dict:
     """Create order, record payment, request and accept cancellation over HTTP with 1 and 2
-    server processes, then the same writes in plain SQL from as many client processes."""
+    server processes, and the same writes in plain SQL from as many client processes: for
+    each write, ROUNDS rounds of ours then the ceiling's, each round on orders of its own."""
     now = datetime.now(UTC)
     n = cfg["orders"]
+    seconds = cfg["seconds"] // ROUNDS  # (wrk takes whole seconds)
     results: dict[str, Any] = {}
 
     def orders(kind: str, count: int = n) -> list[str]:
@@ -180,31 +186,52 @@ def bench_api(url: str, rt: Any, engine: Any, ids: tuple[str, str], cfg: dict[st
         with tempfile.TemporaryDirectory() as tmpdir:
             tmp = Path(tmpdir)
             made = {s[0]: orders(s[1]) for s in scenarios(ids)}
+            plain = {s[0]: orders(s[1], 2 * n) for s in scenarios(ids)}  # (2x: it runs faster)
             server = Server(url, tmp, processes=procs)
             try:
-                for name, _, target, body, who, _ in scenarios(ids):
-                    print(f"api: {name}, {procs} server process(es)", file=sys.stderr)
-                    results[name + suffix] = wrk(
-                        server.base,
-                        data.write_ids(made[name], tmp / f"{name}.txt"),
-                        target=target,
-                        body=body,
-                        token=TOKENS[who],
-                        seconds=cfg["seconds"],
-                    )
+                for name, _, target, body, who, tx in scenarios(ids):
+                    ours, top = [], []
+                    for r in range(ROUNDS):
+                        print(f"api: {name}, {procs} process(es), round {r + 1}", file=sys.stderr)
+                        ours.append(
+                            wrk(
+                                server.base,
+                                data.write_ids(made[name][r::ROUNDS], tmp / f"{name}{r}.txt"),
+                                target=target,
+                                body=body,
+                                token=TOKENS[who],
+                                seconds=seconds,
+                            )
+                        )
+                        top.append(
+                            ceiling.run_clients(
+                                url,
+                                plain[name][r::ROUNDS],
+                                tx,
+                                clients=CLIENTS,
+                                seconds=seconds,
+                                processes=procs,
+                            )
+                        )
+                    results[name + suffix] = combine(ours)
+                    results[f"{name}{suffix}_ceiling"] = {**combine(top), "processes": procs}
             finally:
                 server.stop()
-        for name, kind, *_, tx in scenarios(ids):
-            print(f"api ceiling: {name}, {procs} client process(es)", file=sys.stderr)
-            results[f"{name}{suffix}_ceiling"] = ceiling.run_clients(  # (3x: it runs faster)
-                url,
-                orders(kind, 3 * n),
-                tx,
-                clients=CLIENTS,
-                seconds=cfg["seconds"],
-                processes=procs,
-            )
     return results
+
+
+def combine(rounds: list[dict[str, float]]) -> dict[str, Any]:
+    """Rounds as one figure: operations over the rounds' whole time, and the median round's
+    latencies (each round's kept beside them)."""
+    count = sum(r["count"] for r in rounds)
+    elapsed = sum(r["count"] / r["ops"] for r in rounds)
+    return {
+        "ops": count / elapsed,
+        "p50_ms": statistics.median(r["p50_ms"] for r in rounds),
+        "p99_ms": statistics.median(r["p99_ms"] for r in rounds),
+        "count": count,
+        "rounds": [{k: round(r[k], 1) for k in ("ops", "p50_ms", "p99_ms")} for r in rounds],
+    }
 
 
 class StatementCounter:
@@ -412,7 +439,7 @@ def main() -> None:
     ensure_admin_token(rt, data.ADMIN_TOKEN)
     saved = HERE / f"results-{args.scale}.json"
     results: dict[str, Any] = json.loads(saved.read_text()) if args.only and saved.exists() else {}
-    results.update({"scale": args.scale, "clients": CLIENTS, **cfg})
+    results.update({"scale": args.scale, "clients": CLIENTS, "rounds": ROUNDS, **cfg})
     if args.only != "api":  # first, so the API runs' refund deadlines stay out of its sweep
         results.update(bench_worker(cfg["deadlines"], reuse=args.reuse_template))
     if args.only != "worker":

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     pool_size: int = Field(default=10, ge=1, le=200)
     # threads running requests per API process: more than a few only adds GIL hand-offs
     api_threads: int = Field(default=2, ge=1, le=200)
+    # the busiest writes answered without FastAPI's routing (api/hot_routes.py); off: every
+    # request takes the app's full path (the same answers, more CPU)
+    hot_routes: bool = True
 
     @field_validator("admin_token", "secret_key")
     @classmethod

@@ -8,7 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from aftersale.domain.entities import OrderStatus
+from aftersale.entrypoints.cli import request_threads
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -85,3 +88,14 @@ def test_worker_once_fires_what_is_due_and_exits(tmp_path: Path) -> None:
         .fetchone()[0]
     )
     assert unfired_past == 0
+
+
+def test_serve_runs_one_request_thread_per_process_when_processes_fill_the_cores(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert [request_threads(n) for n in (1, 2, 3)] == [4, 1, 1]
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert [request_threads(n) for n in (1, 4, 8, 16)] == [4, 4, 1, 1]
+    monkeypatch.setattr(os, "cpu_count", lambda: None)  # (unknown: taken as one core)
+    assert request_threads(1) == 1

@@ -148,6 +148,39 @@ def test_written_together_the_first_statements_rows_are_counted_and_the_rest_wri
     assert sum(k.startswith("m") for k in methods) == fast.COMBINE_ROWS + 1
 
 
+def test_a_combined_write_of_many_parameters_sends_each_value_to_its_own_place(
+    rt: Runtime,
+) -> None:
+    # 12 rows of 7 values: over psycopg's 50-parameter cache limit, so the statement goes with
+    # $n marks of its own (fast._numbered), each value where its %(name)s mark was
+    assert fast._numbered("a %(x)s b %(y)s, %(x)s 5%% off") == ("a $1 b $2, $1 5% off", ("x", "y"))
+    sr = t.sandbox_refunds
+    engine = rt.gateway.engine  # type: ignore[attr-defined]
+    rows = [
+        row(f"n{i}") | {"amount": Decimal(f"{i}.25"), "created_at": AT + timedelta(minutes=i)}
+        for i in range(12)
+    ]
+    with engine.begin() as conn:
+        ins = fast.compiled(conn, ("t", "ins"), lambda: insert(sr).inline(), list(row("a")))
+        upd = fast.compiled(
+            conn,
+            ("t", "upd"),
+            lambda: sr.update().where(sr.c.key == bindparam("_key")),
+            ["method"],
+        )
+        assert fast.write(conn, [(ins, rows[:1])]) == 1
+        assert (
+            fast.write(conn, [(upd, [{"method": "balance", "_key": "n0"}]), (ins, rows[1:])]) == 1
+        )
+    with engine.connect() as conn:
+        got = {r.key: r for r in conn.execute(select(sr).where(sr.c.key.like("n%")))}
+    assert len(got) == 12 and got["n0"].method == "balance"
+    for i in range(1, 12):
+        assert got[f"n{i}"].amount == Decimal(f"{i}.25")
+        assert got[f"n{i}"].created_at == AT + timedelta(minutes=i)
+        assert got[f"n{i}"].reference == f"sbx_n{i}" and got[f"n{i}"].method == "card"
+
+
 def test_many_inserted_rows_arrive_whole_in_chunks_and_a_bad_one_undoes_the_batch(
     rt: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:

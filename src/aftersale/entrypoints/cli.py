@@ -19,6 +19,14 @@ app.add_typer(users_app, name="users")
 console = Console()
 
 
+def request_threads(processes: int) -> int:
+    """Request threads per API process when the operator sets none. With a process per core
+    or more, one: a second thread only adds GIL hand-offs, and at 2 processes on 2 cores it
+    cost ~30 % more CPU per request, ours and PostgreSQL's (bench/README.md, fifth pass).
+    With fewer processes than cores, 4, so one process still overlaps its database waits."""
+    return 1 if processes >= (os.cpu_count() or 1) else 4
+
+
 @app.command()
 def serve(
     host: str = "127.0.0.1",
@@ -28,6 +36,9 @@ def serve(
 ) -> None:
     """Run the HTTP server (migrating first; on SQLite with the deadline worker inside)."""
     import uvicorn
+
+    # (read by every process's settings, unless the operator set it)
+    os.environ.setdefault("AFTERSALE_API_THREADS", str(request_threads(workers)))
 
     from aftersale.adapters.db.engine import make_engine
     from aftersale.adapters.db.migrate import migrate as run_migrations
@@ -44,14 +55,15 @@ def serve(
             rt = build_runtime(settings, engine=engine, run_migrations=False)
             ensure_admin_token(rt, settings.admin_token)
             rt.close()
-        uvicorn.run(
-            "aftersale.entrypoints.asgi:app",
-            host=host,
-            port=port,
-            workers=workers,
-            log_level="warning",
-            access_log=access_log,
-        )
+        engine.dispose()
+        from aftersale.entrypoints.processes import serve_many
+
+        try:
+            status = serve_many(host, port, workers, access_log=access_log)
+        except OSError as exc:
+            console.print(f"[red]cannot listen on {host}:{port}: {exc.strerror}[/red]")
+            raise typer.Exit(1) from exc
+        raise typer.Exit(status)
     else:
         from aftersale.entrypoints import heap
         from aftersale.entrypoints.api.app import create_app

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
@@ -21,11 +22,13 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     # No pool_pre_ping: it costs a round trip on every checkout (two or three per request).
     # A connection the server dropped raises OperationalError, which makes SQLAlchemy discard
     # the pool's stale connections, and every order change retries on OperationalError.
+    # JSON columns (an order's items and policy, read on every request) decoded by orjson.
     return create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_recycle=1800,
+        json_deserializer=orjson.loads,
     )
 
 

@@ -9,7 +9,6 @@ from types import TracebackType
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from aftersale.adapters.db.engine import is_sqlite
 from aftersale.adapters.db.evidence_repo import SqlEvidenceRepository
 from aftersale.adapters.db.orders_repo import SqlOrderRepository
 from aftersale.adapters.db.repos import (
@@ -29,7 +28,7 @@ class SqlUnitOfWork:
     def __init__(self, engine: Engine, *, readonly: bool = False) -> None:
         self.engine = engine
         self.readonly = readonly
-        self.sqlite = is_sqlite(str(engine.url))
+        self.sqlite = engine.dialect.name == "sqlite"  # (parsing the URL was 40 µs a request)
         self.conn: Connection
 
     def __enter__(self) -> SqlUnitOfWork:

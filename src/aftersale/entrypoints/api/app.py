@@ -19,6 +19,7 @@ from aftersale.entrypoints.api import (
     routes_evidence,
     routes_orders,
 )
+from aftersale.entrypoints.api.hot_routes import HotRoutes
 from aftersale.entrypoints.api.idempotency import IdempotencyMiddleware
 from aftersale.entrypoints.api.served_by import install as install_served_by
 from aftersale.entrypoints.worker import Worker
@@ -67,5 +68,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         app.include_router(routes_admin.clock_router)
     web.mount(app)
     app.add_middleware(IdempotencyMiddleware)
+    if settings.hot_routes:
+        app.add_middleware(HotRoutes)
     install_served_by(app, enabled=settings.test_clock)
     return app

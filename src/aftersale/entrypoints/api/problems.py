@@ -60,6 +60,11 @@ def problem(
     )
 
 
+def domain_problem(exc: DomainError) -> JSONResponse:
+    """The problem+json answer to a rule's refusal."""
+    return problem(exc.code, exc.detail, extra={"field": exc.field} if exc.field else None)
+
+
 class ApiProblem(Exception):
     """Raised by the HTTP layer itself (auth, malformed headers)."""
 
@@ -73,7 +78,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
-        return problem(exc.code, exc.detail, extra={"field": exc.field} if exc.field else None)
+        return domain_problem(exc)
 
     @app.exception_handler(ApiProblem)
     async def _api(_: Request, exc: ApiProblem) -> JSONResponse:

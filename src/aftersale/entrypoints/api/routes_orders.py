@@ -11,6 +11,7 @@ from aftersale.entrypoints.api.deps import ActorDep, RtDep, role
 from aftersale.entrypoints.api.responses import JSONResponse
 from aftersale.services import cancellation, orders, refunds
 from aftersale.services.common import read_order
+from aftersale.services.runtime import Runtime
 
 router = APIRouter(prefix="/api/v1")
 NoBody = Annotated[dict | None, Body()]
@@ -27,13 +28,35 @@ def cancellation_reasons(actor: ActorDep) -> list[dict[str, str]]:
     return reasons(CANCELLATION_REASONS)
 
 
+# What the busiest writes do once the caller and the body are known: shared by their routes
+# below and by hot_routes.py, which answers the same requests without FastAPI's routing.
+def do_create_order(rt: Runtime, actor: Actor, _: str, body: s.NewOrder) -> JSONResponse:
+    """Place the order: 201 with it."""
+    return JSONResponse(orders.place_order(rt, actor, **body.model_dump()), status_code=201)
+
+
+def do_pay(rt: Runtime, actor: Actor, order_id: str, body: s.Payment) -> JSONResponse:
+    """Record the payment: 200 with the order."""
+    return JSONResponse(orders.record_payment(rt, actor, order_id, **body.model_dump()))
+
+
+def do_cancel(rt: Runtime, actor: Actor, order_id: str, body: s.CancelBody) -> JSONResponse:
+    """Cancel at once (200) or request cancellation (202), with the order."""
+    done, view = cancellation.cancel(rt, actor, order_id, **body.model_dump())
+    return JSONResponse(view, status_code=200 if done else 202)
+
+
+def do_accept_cancellation(rt: Runtime, actor: Actor, order_id: str, _: object) -> JSONResponse:
+    """Accept the buyer's request: 200 with the order."""
+    return JSONResponse(cancellation.accept_cancellation(rt, actor, order_id))
+
+
 @router.post("/orders", status_code=201, tags=["orders"])
 def create_order(
     rt: RtDep, body: s.NewOrder, actor: Actor = Depends(role("create_order"))
 ) -> JSONResponse:
     """Place an order awaiting payment (admin: the storefront's integration)."""
-    data = body.model_dump()
-    return JSONResponse(orders.place_order(rt, actor, **data), status_code=201)
+    return do_create_order(rt, actor, "", body)
 
 
 @router.get("/orders", tags=["orders"])
@@ -59,7 +82,7 @@ def pay(
     rt: RtDep, order_id: str, body: s.Payment, actor: Actor = Depends(role("pay"))
 ) -> JSONResponse:
     """Record the payment of the order's total."""
-    return JSONResponse(orders.record_payment(rt, actor, order_id, **body.model_dump()))
+    return do_pay(rt, actor, order_id, body)
 
 
 @router.post("/orders/{order_id}/pack", tags=["orders"])
@@ -103,8 +126,7 @@ def cancel(
     rt: RtDep, order_id: str, body: s.CancelBody, actor: Actor = Depends(role("cancel"))
 ) -> JSONResponse:
     """Cancel an unpaid order (200) or request cancellation of a paid one (202)."""
-    done, view = cancellation.cancel(rt, actor, order_id, **body.model_dump())
-    return JSONResponse(view, status_code=200 if done else 202)
+    return do_cancel(rt, actor, order_id, body)
 
 
 @router.post("/orders/{order_id}/cancellation/accept", tags=["cancellation"])
@@ -112,7 +134,7 @@ def accept_cancellation(
     rt: RtDep, order_id: str, _: NoBody = None, actor: Actor = Depends(role("accept_cancellation"))
 ) -> JSONResponse:
     """The seller accepts the cancellation request."""
-    return JSONResponse(cancellation.accept_cancellation(rt, actor, order_id))
+    return do_accept_cancellation(rt, actor, order_id, None)
 
 
 @router.post("/orders/{order_id}/cancellation/reject", tags=["cancellation"])

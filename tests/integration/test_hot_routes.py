@@ -1,0 +1,189 @@
+"""The hot routes (api/hot_routes.py) answer exactly as the app's full path does: the same
+requests, sent to twin orders through an app with them and one without, get the same status,
+headers and body (ids aside), on SQLite and PostgreSQL; and the hot layer really answered."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from aftersale.entrypoints.api import routes_orders
+from aftersale.entrypoints.api.app import create_app
+from aftersale.services.runtime import Runtime
+from aftersale.settings import Settings
+from tests.client import Api, Party
+
+ID = re.compile(r"\b[a-z]{2,5}_[0-9a-f]{24}\b")
+
+
+@pytest.fixture
+def twins(settings: Settings, rt: Runtime) -> Iterator[tuple[Api, Api]]:
+    """The same database and runtime served twice: with the hot routes, and without."""
+    full = settings.model_copy(update={"hot_routes": False})
+    with (
+        TestClient(create_app(settings, runtime=rt)) as hot,
+        TestClient(create_app(full, runtime=rt)) as slow,
+    ):
+        yield Api(hot), Api(slow)  # type: ignore[arg-type]
+
+
+def same_answer(a: httpx.Response, b: httpx.Response) -> None:
+    """The same status, headers and body (ids, random but of one length, aside)."""
+    assert a.status_code == b.status_code, (a.text, b.text)
+    assert dict(a.headers) == dict(b.headers)
+    assert ID.sub("<id>", a.text) == ID.sub("<id>", b.text)
+
+
+Case = Callable[[Api, Party, Party, Party], httpx.Response]
+LAMP = [{"sku": "S", "title": "Lamp", "quantity": 1, "unit_price": "20.00"}]
+
+
+def _paid(api: Api, buyer: Party, seller: Party) -> str:
+    return str(api.paid_order(buyer, seller)["id"])
+
+
+def _requested(api: Api, buyer: Party, seller: Party) -> str:
+    order_id = _paid(api, buyer, seller)
+    api.ok(api.post(f"/orders/{order_id}/cancel", {"reason": "changed_mind"}, as_=buyer), 202)
+    return order_id
+
+
+CASES: dict[str, Case] = {
+    "create": lambda api, b, s, _: api.post(
+        "/orders",
+        {"buyer_id": b.id, "seller_id": s.id, "currency": "USD", "items": LAMP, "x": 1},
+        as_=api.admin,
+    ),
+    "create, no items": lambda api, b, s, _: api.post(
+        "/orders",
+        {"buyer_id": b.id, "seller_id": s.id, "currency": "USD", "items": []},
+        as_=api.admin,
+    ),
+    "create, unknown currency": lambda api, b, s, _: api.post(
+        "/orders",
+        {"buyer_id": b.id, "seller_id": s.id, "currency": "XXQ", "items": LAMP},
+        as_=api.admin,
+    ),
+    "create as a buyer": lambda api, b, s, _: api.post(
+        "/orders", {"buyer_id": b.id, "seller_id": s.id, "currency": "USD", "items": LAMP}, as_=b
+    ),
+    "pay": lambda api, b, s, _: api.post(
+        f"/orders/{api.order(b, s)['id']}/payment",
+        {"amount": "60.00", "method": "card", "reference": "r"},
+        as_=api.admin,
+    ),
+    "pay the wrong amount": lambda api, b, s, _: api.post(
+        f"/orders/{api.order(b, s)['id']}/payment",
+        {"amount": "1.00", "method": "card", "reference": "r"},
+        as_=api.admin,
+    ),
+    "pay by cheque": lambda api, b, s, _: api.post(
+        f"/orders/{api.order(b, s)['id']}/payment",
+        {"amount": "60.00", "method": "cheque", "reference": "r"},
+        as_=api.admin,
+    ),
+    "cancel unpaid": lambda api, b, s, _: api.post(
+        f"/orders/{api.order(b, s)['id']}/cancel", {"reason": "wrong_address"}, as_=b
+    ),
+    "request": lambda api, b, s, _: api.post(
+        f"/orders/{_paid(api, b, s)}/cancel", {"reason": "changed_mind", "comment": "c"}, as_=b
+    ),
+    "request twice": lambda api, b, s, _: api.post(
+        f"/orders/{_requested(api, b, s)}/cancel", {"reason": "changed_mind"}, as_=b
+    ),
+    "request, unknown reason": lambda api, b, s, _: api.post(
+        f"/orders/{_paid(api, b, s)}/cancel", {"reason": "bored"}, as_=b
+    ),
+    "request, reason not a string": lambda api, b, s, _: api.post(
+        f"/orders/{_paid(api, b, s)}/cancel", {"reason": 3}, as_=b
+    ),
+    "request, body not JSON": lambda api, b, s, _: api.http.post(
+        f"/api/v1/orders/{_paid(api, b, s)}/cancel",
+        content=b"{reason",
+        headers={**b.headers, "content-type": "application/json"},
+    ),
+    "request, body not JSON, as the seller": lambda api, b, s, _: api.http.post(
+        f"/api/v1/orders/{_paid(api, b, s)}/cancel",
+        content=b"{reason",
+        headers={**s.headers, "content-type": "application/json"},
+    ),
+    "request, text body": lambda api, b, s, _: api.http.post(
+        f"/api/v1/orders/{_paid(api, b, s)}/cancel",
+        content=b'{"reason": "changed_mind"}',
+        headers={**b.headers, "content-type": "text/plain"},
+    ),
+    "request, no content type": lambda api, b, s, _: api.http.post(
+        f"/api/v1/orders/{_paid(api, b, s)}/cancel",
+        content=b'{"reason": "changed_mind"}',
+        headers=b.headers,
+    ),
+    "request, someone else's order": lambda api, b, s, other: api.post(
+        f"/orders/{_paid(api, b, s)}/cancel", {"reason": "changed_mind"}, as_=other
+    ),
+    "request, no such order": lambda api, b, s, _: api.post(
+        "/orders/ord_000000000000000000000000/cancel", {"reason": "changed_mind"}, as_=b
+    ),
+    "request as the seller": lambda api, b, s, _: api.post(
+        f"/orders/{_paid(api, b, s)}/cancel", {"reason": "changed_mind"}, as_=s
+    ),
+    "request, unknown token": lambda api, b, s, _: api.http.post(
+        f"/api/v1/orders/{_paid(api, b, s)}/cancel",
+        json={"reason": "changed_mind"},
+        headers={"Authorization": "Bearer not-a-token-at-all"},
+    ),
+    "accept": lambda api, b, s, _: api.post(
+        f"/orders/{_requested(api, b, s)}/cancellation/accept", {"reason": "x"}, as_=s
+    ),
+    "accept, no body": lambda api, b, s, _: api.post(
+        f"/orders/{_requested(api, b, s)}/cancellation/accept", as_=s
+    ),
+    "accept, a list body": lambda api, b, s, _: api.post(
+        f"/orders/{_requested(api, b, s)}/cancellation/accept", [1], as_=s
+    ),
+    "accept, nothing pending": lambda api, b, s, _: api.post(
+        f"/orders/{_paid(api, b, s)}/cancellation/accept", as_=s
+    ),
+    "accept as the buyer": lambda api, b, s, _: api.post(
+        f"/orders/{_requested(api, b, s)}/cancellation/accept", as_=b
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_hot_and_full_paths_give_the_same_answer(twins: tuple[Api, Api], case: str) -> None:
+    answers = []
+    for api in twins:
+        buyer, seller, other = api.user("buyer"), api.user("seller"), api.user("buyer")
+        for party in (buyer, seller, other):  # each token seen once, as a busy caller's is
+            api.ok(api.get("/cancellation-reasons", as_=party))
+        answers.append(CASES[case](api, buyer, seller, other))
+    same_answer(*answers)
+
+
+def test_the_hot_layer_answers_without_the_apps_route(
+    twins: tuple[Api, Api], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    real = routes_orders.do_cancel
+
+    def counted(*args: Any) -> Any:
+        calls.append("route")
+        return real(*args)
+
+    monkeypatch.setattr(routes_orders, "do_cancel", counted)  # what the app's route calls
+    hot, full = twins
+    for api, through_route in ((hot, 0), (full, 1)):
+        buyer, seller = api.user("buyer"), api.user("seller")
+        order_id = _paid(api, buyer, seller)
+        api.ok(api.get(f"/orders/{order_id}", as_=buyer))  # the buyer's token is now known
+        calls.clear()
+        done = api.post(f"/orders/{order_id}/cancel", {"reason": "changed_mind"}, as_=buyer)
+        assert api.ok(done, 202)["cancellation"]["status"] == "pending"
+        assert len(calls) == through_route
+        again = api.post(f"/orders/{order_id}/cancel", {"reason": "changed_mind"}, as_=buyer)
+        api.problem(again, 409, "cancellation_already_requested")
