@@ -82,6 +82,14 @@ def drop_database(name: str) -> None:
     _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def checkpoint() -> None:
+    """Write every dirty page out now. Each measured round starts after one, so a checkpoint
+    that the previous round's writes made due (every ~25-40 s under load at the default
+    max_wal_size of 1 GB) does not land in the next round: its sync phase took up to 1.7 s
+    here and stalled requests for over 2 s (wrk's timeouts, in the same round of two runs)."""
+    _admin("CHECKPOINT")
+
+
 def _admin(*statements: str) -> None:
     admin = create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

@@ -99,8 +99,8 @@ def table(r: dict[str, Any]) -> str:
         f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory']} memory, "
         f"PostgreSQL {m['postgresql']}; run {m['date']}, scale `{r['scale']}` "
         f"(each API figure: {r.get('rounds', 1)} rounds of {r['seconds'] // r.get('rounds', 1)} s, "
-        "ours and the ceiling's in turns; ops/s over all rounds, latencies of the median "
-        "round).",
+        "ours and the ceiling's in turns, each after a CHECKPOINT; ops/s over all rounds, "
+        "latencies of the median round).",
     ]
     return "\n".join(rows)
 

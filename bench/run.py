@@ -109,7 +109,8 @@ def wrk(
         "BODY": json.dumps(body),
         "THREADS": "1",
     }
-    cmd = [ensure_wrk(), "-t1", f"-c{CLIENTS}", f"-d{seconds}s", "-s", str(HERE / "walk.lua")]
+    cmd = [ensure_wrk(), "-t1", f"-c{CLIENTS}", f"-d{seconds}s", "--timeout", "10s"]
+    cmd += ["-s", str(HERE / "walk.lua")]  # (a stall shows in the latencies, up to 10 s)
     out = subprocess.run(cmd + [base], env=env, capture_output=True, text=True, check=True)
     found = re.search(r"RESULT (\{.*\})", out.stdout)
     assert found, out.stdout + out.stderr
@@ -193,6 +194,7 @@ def bench_api(url: str, rt: Any, engine: Any, ids: tuple[str, str], cfg: dict[st
                     ours, top = [], []
                     for r in range(ROUNDS):
                         print(f"api: {name}, {procs} process(es), round {r + 1}", file=sys.stderr)
+                        data.checkpoint()  # (the previous round's WAL is not this round's)
                         ours.append(
                             wrk(
                                 server.base,
@@ -203,6 +205,7 @@ def bench_api(url: str, rt: Any, engine: Any, ids: tuple[str, str], cfg: dict[st
                                 seconds=seconds,
                             )
                         )
+                        data.checkpoint()
                         top.append(
                             ceiling.run_clients(
                                 url,

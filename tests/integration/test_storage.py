@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from aftersale.entrypoints.api.app import create_app
-from tests.client import Api
 from tests import conftest
+from tests.client import Api
 
 
 def test_an_order_update_that_changes_no_indexed_column_touches_no_index(
