@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy import bindparam, insert, select
@@ -37,6 +38,16 @@ def row(key: str) -> dict[str, object]:
         "created_at": AT,
         "settles_at": AT,
     }
+
+
+def sandbox_statements(conn: Any) -> tuple[fast.Compiled, fast.Compiled]:
+    """An INSERT of sandbox refund rows, and an UPDATE of a row's method by its key."""
+    sr = t.sandbox_refunds
+    ins = fast.compiled(conn, ("t", "ins"), lambda: insert(sr).inline(), list(row("a")))
+    upd = fast.compiled(
+        conn, ("t", "upd"), lambda: sr.update().where(sr.c.key == bindparam("_key")), ["method"]
+    )
+    return ins, upd
 
 
 def test_values_go_in_and_come_back_as_core_would_have_them(rt: Runtime) -> None:
@@ -123,13 +134,7 @@ def test_written_together_the_first_statements_rows_are_counted_and_the_rest_wri
 
     engine = rt.gateway.engine  # type: ignore[attr-defined]
     with engine.begin() as conn:
-        ins = fast.compiled(conn, ("t", "ins"), lambda: insert(sr).inline(), list(row("a")))
-        upd = fast.compiled(
-            conn,
-            ("t", "upd"),
-            lambda: sr.update().where(sr.c.key == bindparam("_key")),
-            ["method"],
-        )
+        ins, upd = sandbox_statements(conn)
         assert fast.write(conn, [(ins, [row("w1"), row("w2")])]) == 2
         # a few rows: on PostgreSQL one statement; the count is the first statement's
         found = fast.write(
@@ -161,13 +166,7 @@ def test_a_combined_write_of_many_parameters_sends_each_value_to_its_own_place(
         for i in range(12)
     ]
     with engine.begin() as conn:
-        ins = fast.compiled(conn, ("t", "ins"), lambda: insert(sr).inline(), list(row("a")))
-        upd = fast.compiled(
-            conn,
-            ("t", "upd"),
-            lambda: sr.update().where(sr.c.key == bindparam("_key")),
-            ["method"],
-        )
+        ins, upd = sandbox_statements(conn)
         assert fast.write(conn, [(ins, rows[:1])]) == 1
         assert (
             fast.write(conn, [(upd, [{"method": "balance", "_key": "n0"}]), (ins, rows[1:])]) == 1

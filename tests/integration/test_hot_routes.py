@@ -53,6 +53,14 @@ def _requested(api: Api, buyer: Party, seller: Party) -> str:
     return order_id
 
 
+def _raw_cancel(
+    api: Api, order_id: str, who: Party, content: bytes, content_type: str | None
+) -> httpx.Response:
+    """A cancel request with a body sent as it is, under a Content-Type (None: without one)."""
+    headers = {**who.headers, **({"content-type": content_type} if content_type else {})}
+    return api.http.post(f"/api/v1/orders/{order_id}/cancel", content=content, headers=headers)
+
+
 CASES: dict[str, Case] = {
     "create": lambda api, b, s, _: api.post(
         "/orders",
@@ -102,25 +110,17 @@ CASES: dict[str, Case] = {
     "request, reason not a string": lambda api, b, s, _: api.post(
         f"/orders/{_paid(api, b, s)}/cancel", {"reason": 3}, as_=b
     ),
-    "request, body not JSON": lambda api, b, s, _: api.http.post(
-        f"/api/v1/orders/{_paid(api, b, s)}/cancel",
-        content=b"{reason",
-        headers={**b.headers, "content-type": "application/json"},
+    "request, body not JSON": lambda api, b, s, _: _raw_cancel(
+        api, _paid(api, b, s), b, b"{reason", "application/json"
     ),
-    "request, body not JSON, as the seller": lambda api, b, s, _: api.http.post(
-        f"/api/v1/orders/{_paid(api, b, s)}/cancel",
-        content=b"{reason",
-        headers={**s.headers, "content-type": "application/json"},
+    "request, body not JSON, as the seller": lambda api, b, s, _: _raw_cancel(
+        api, _paid(api, b, s), s, b"{reason", "application/json"
     ),
-    "request, text body": lambda api, b, s, _: api.http.post(
-        f"/api/v1/orders/{_paid(api, b, s)}/cancel",
-        content=b'{"reason": "changed_mind"}',
-        headers={**b.headers, "content-type": "text/plain"},
+    "request, text body": lambda api, b, s, _: _raw_cancel(
+        api, _paid(api, b, s), b, b'{"reason": "changed_mind"}', "text/plain"
     ),
-    "request, no content type": lambda api, b, s, _: api.http.post(
-        f"/api/v1/orders/{_paid(api, b, s)}/cancel",
-        content=b'{"reason": "changed_mind"}',
-        headers=b.headers,
+    "request, no content type": lambda api, b, s, _: _raw_cancel(
+        api, _paid(api, b, s), b, b'{"reason": "changed_mind"}', None
     ),
     "request, someone else's order": lambda api, b, s, other: api.post(
         f"/orders/{_paid(api, b, s)}/cancel", {"reason": "changed_mind"}, as_=other
