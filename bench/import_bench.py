@@ -2,13 +2,16 @@
 
 Usage: uv run python -m bench.import_bench --scale small|full (50,000 | 1,000,000 orders; part
 of `make bench`, which rewrites the table in bench/README.md), or with --orders N [--jobs 0,1,2]
-[--batch-size 5000] to explore (printed only).
+[--modes fast,batches] [--batch-size 5000] to explore (printed only).
 
 Generates a file (bench/gen_import.py), then, on a fresh migrated database with its users:
-- runs the real import (`import_orders` with the real bulk writer) once per --jobs value, on
-  emptied tables: wall time, orders/s, the importer's CPU (this process + its workers);
-- the floor: the same orders turned into their COPY rows in memory first (untimed), then only
-  the COPYs timed, in batches of the same size, one transaction each.
+- runs the real import (`import_orders` with the real bulk writer) once per --jobs value and
+  --modes value, on emptied tables: `fast` (the fast load an empty database gets) and
+  `batches` (`--no-fast-load`: a transaction per batch, as into a database with orders): wall
+  time, orders/s, the importer's CPU (this process + its workers);
+- the floor of each mode: the same orders turned into their COPY rows in memory first
+  (untimed), then only the COPYs timed, in batches of the same size: in the fast load's one
+  transaction with its index builds and key checks, or one transaction per batch.
 Needs PostgreSQL (AFTERSALE_BENCH_PG, default postgresql+psycopg://postgres@127.0.0.1:5432)."""
 
 from __future__ import annotations
@@ -67,21 +70,26 @@ def empty(rt: Runtime) -> None:
         conn.execute(text("CHECKPOINT"))
 
 
-def run_import(rt: Runtime, path: Path, n: int, *, jobs: int, batch: int) -> dict[str, Any]:
-    """The real import, timed."""
+def run_import(
+    rt: Runtime, path: Path, n: int, *, jobs: int, batch: int, fast: bool
+) -> dict[str, Any]:
+    """The real import, timed (`fast`: the fast load into the emptied tables, else batch by
+    batch, as into a database that has orders)."""
     empty(rt)
-    with bar(f"import --jobs {jobs}", n) as advance, path.open() as lines:
+    label = f"import --jobs {jobs}" + ("" if fast else " --no-fast-load")
+    with bar(label, n) as advance, path.open() as lines:
         wall, used = time.perf_counter(), cpu()
-        store = SqlImportStore(rt.engine)  # type: ignore[attr-defined]
+        store = SqlImportStore(rt.engine, fast=fast)  # type: ignore[attr-defined]
         r = import_orders(rt, store, lines, batch_size=batch, progress=advance, jobs=jobs)
         wall, used = time.perf_counter() - wall, cpu() - used
     assert r.errors == [] and r.imported == n, (r.errors[:5], r.imported)
-    return {"label": f"import --jobs {jobs}", "wall": wall, "cpu": used}
+    assert store.loaded_fast == fast
+    return {"label": label, "wall": wall, "cpu": used, "fast": fast}
 
 
-def run_floor(rt: Runtime, path: Path, n: int, *, batch: int) -> dict[str, Any]:
-    """COPY of the same rows, built beforehand: PostgreSQL's share alone."""
-    empty(rt)
+def build_batches(rt: Runtime, path: Path, n: int, *, batch: int) -> list[tuple[str, ...]]:
+    """The file's rows as COPY text, a tuple of one string per table for each batch."""
+    empty(rt)  # (the ids must not exist, or their lines are skipped)
     store = SqlImportStore(rt.engine)  # type: ignore[attr-defined]
     now = rt.clock.now()
     batches: list[tuple[str, ...]] = []
@@ -92,19 +100,44 @@ def run_floor(rt: Runtime, path: Path, n: int, *, batch: int) -> dict[str, Any]:
             # a batch as one "order" whose rows are the whole batch's, table by table
             batches.append(tuple("".join(r[k] for r in rows) for k in range(len(rows[0]))))
             advance(len(rows))
-    with bar("COPY only", len(batches)) as advance:
+    return batches
+
+
+def run_floor(rt: Runtime, batches: list[tuple[str, ...]], *, fast: bool) -> dict[str, Any]:
+    """COPY of the same rows, built beforehand: PostgreSQL's share alone (`fast`: in the fast
+    load's one transaction, its index builds and key checks included; else a transaction per
+    batch)."""
+    empty(rt)
+    store = SqlImportStore(rt.engine)  # type: ignore[attr-defined]
+    label = "floor: COPY only" + (", fast load" if fast else ", batch by batch")
+    with bar(label, len(batches)) as advance:
         wall, used = time.perf_counter(), cpu()
-        for joined in batches:
-            with store.session() as session:
-                session.write_rows([joined])
-                session.commit()
-            advance(1)
+        if fast:
+            with store.fast_load() as load:
+                assert load is not None
+                for joined in batches:
+                    load.write_rows([joined])
+                    advance(1)
+        else:
+            for joined in batches:
+                with store.session() as session:
+                    session.write_rows([joined])
+                    session.commit()
+                advance(1)
         wall, used = time.perf_counter() - wall, cpu() - used
-    return {"label": "floor: COPY only", "wall": wall, "cpu": used}
+    return {"label": label, "wall": wall, "cpu": used, "fast": fast}
 
 
-def table(results: list[dict[str, Any]], n: int, floor: float) -> str:
-    """Markdown table of the runs."""
+def store_jobs() -> int:
+    """The import's default worker processes on PostgreSQL here."""
+    from aftersale.adapters.db.bulk import DEFAULT_JOBS
+
+    return DEFAULT_JOBS
+
+
+def table(results: list[dict[str, Any]], n: int) -> str:
+    """Markdown table of the runs; each beside the floor of its own way of loading."""
+    floor = {r["fast"]: r["wall"] for r in results if r["label"].startswith("floor")}
     out = [
         f"| {n:,} orders | wall s | orders/s | client CPU s | µs CPU/order | wall / floor |",
         "|---|---|---|---|---|---|",
@@ -112,7 +145,7 @@ def table(results: list[dict[str, Any]], n: int, floor: float) -> str:
     for r in results:
         out.append(
             f"| {r['label']} | {r['wall']:.1f} | {n / r['wall']:,.0f} | {r['cpu']:.1f} | "
-            f"{r['cpu'] / n * 1e6:.0f} | {r['wall'] / floor:.2f} |"
+            f"{r['cpu'] / n * 1e6:.0f} | {r['wall'] / floor[r['fast']]:.2f} |"
         )
     return "\n".join(out)
 
@@ -124,11 +157,13 @@ def main() -> None:
     ap.add_argument("--orders", type=int, default=None)
     ap.add_argument("--jobs", default=None, help="worker processes to compare, e.g. 0,1,2")
     ap.add_argument("--batch-size", type=int, default=5000)
+    ap.add_argument("--modes", default="fast,batches", help="fast load and/or batch by batch")
     ap.add_argument("--file", type=Path, help="keep the generated file here (default: temp)")
     args = ap.parse_args()
     if args.orders is None:
         args.orders = SCALES[args.scale or "small"]
-    jobs = args.jobs or ("0" if args.scale else "0,1,2")  # the scales measure the default
+    # the scales measure the default jobs
+    jobs = [store_jobs()] if args.scale else [int(j) for j in (args.jobs or "0,1,2").split(",")]
     url = fresh_database(DB_NAME)
     buyers, sellers = gen_import.user_ids(2000, 200)
     err.print("creating 2,200 users ...")
@@ -141,12 +176,14 @@ def main() -> None:
                 path, args.orders, buyers=buyers, sellers=sellers, progress=advance
             )
         results = [
-            run_import(rt, path, args.orders, jobs=int(j), batch=args.batch_size)
-            for j in jobs.split(",")
+            run_import(rt, path, args.orders, jobs=j, batch=args.batch_size, fast=mode == "fast")
+            for mode in args.modes.split(",")
+            for j in jobs
         ]
-        floor = run_floor(rt, path, args.orders, batch=args.batch_size)
+        batches = build_batches(rt, path, args.orders, batch=args.batch_size)
+        floors = [run_floor(rt, batches, fast=mode == "fast") for mode in args.modes.split(",")]
     rt.close()
-    found = table([*results, floor], args.orders, floor["wall"])
+    found = table([*results, *floors], args.orders)
     print(found)
     if args.scale:
         from bench import report

@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select, text
 
 from aftersale.adapters.db import tables as t
@@ -110,18 +109,6 @@ STATUSES = [
     "completed",
     "cancelled",
 ]
-
-
-@pytest.fixture
-def parties(api: Api) -> tuple[Party, Party]:
-    """A buyer and a seller."""
-    return api.user("buyer"), api.user("seller")
-
-
-@pytest.fixture
-def base(api: Api) -> datetime:
-    """A moment 30 days before the test clock's now."""
-    return datetime.fromisoformat(api.now()) - timedelta(days=30)
 
 
 def mixed_file(tmp_path: Path, buyer: Party, seller: Party, base: datetime) -> tuple[Path, dict]:

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import delete, select
 
 from aftersale.adapters.db import tables as t
@@ -19,7 +18,7 @@ from aftersale.domain.order import Order, ReplayedOrder, create_order
 from aftersale.domain.policy import Policy
 from aftersale.services.importer import import_orders
 from aftersale.services.runtime import Runtime
-from tests.client import Api, Party
+from tests.client import Party
 from tests.integration.test_import import (
     STATUSES,
     counts,
@@ -31,19 +30,6 @@ from tests.integration.test_import import (
     write_lines,
 )
 from tests.unit.fakes import WeekdayCalendar
-
-
-@pytest.fixture
-def parties(api: Api) -> tuple[Party, Party]:
-    """A buyer and a seller."""
-    return api.user("buyer"), api.user("seller")
-
-
-@pytest.fixture
-def base(api: Api) -> datetime:
-    """A moment 30 days before the test clock's now."""
-    return datetime.fromisoformat(api.now()) - timedelta(days=30)
-
 
 WRITTEN = [t.timeline, t.ledger, t.deadlines, t.refunds, t.cancellations, t.outbox, t.orders]
 # random per run: refund ids and ledger posting ids; `seq` is the insertion order

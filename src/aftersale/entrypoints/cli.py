@@ -155,8 +155,17 @@ def import_(
     report: Annotated[Path | None, typer.Option(help="write every problem as JSONL")] = None,
     jobs: Annotated[
         int | None,
-        typer.Option(min=0, max=64, help="worker processes (default: cores - 2, max 2; SQLite: 0)"),
+        typer.Option(
+            min=0, max=64, help="worker processes (default: 2 with 2 or more cores; SQLite: 0)"
+        ),
     ] = None,
+    fast_load: Annotated[
+        bool,
+        typer.Option(
+            help="into an empty PostgreSQL database: one transaction that holds the order "
+            "tables, indexes and foreign keys built once at the end (docs/IMPORT.md)"
+        ),
+    ] = True,
 ) -> None:
     """Import existing orders (docs/IMPORT.md); exits 1 if any line was refused."""
     from rich.progress import Progress
@@ -172,12 +181,13 @@ def import_(
         task = bar.add_task("importing" if not dry_run else "validating", total=total)
         result = import_orders(
             rt,
-            SqlImportStore(rt.engine),  # type: ignore[attr-defined]
+            SqlImportStore(rt.engine, fast=fast_load),  # type: ignore[attr-defined]
             lines,
             dry_run=dry_run,
             batch_size=batch_size,
             progress=lambda n: bar.advance(task, n),
             jobs=jobs,
+            phase=lambda what: bar.update(task, description=what),
         )
     _print_import(result, dry_run=dry_run, report=report)
     if result.errors:

@@ -5,7 +5,12 @@ processes do it), then a batch of them is written in one transaction (`write_row
 PostgreSQL gets the rows through COPY (psycopg 3 `cursor.copy`) as text already in COPY's
 format (one string per table and order: what the column types would bind, amounts scaled to
 integers, times as naive UTC, strings escaped); SQLite gets executemany. The column lists come
-from `tables.py`."""
+from `tables.py`.
+
+Into an empty database PostgreSQL gets a faster load (`SqlImportStore.fast_load`): the whole
+import in one transaction that holds the tables it writes, with their foreign keys and
+non-unique indexes taken off first and put back (built, and checked, once) before the
+commit; a crash or an error anywhere rolls all of it back."""
 
 from __future__ import annotations
 
@@ -43,12 +48,13 @@ from aftersale.domain.order_state import OrderState
 from aftersale.domain.policy import Policy
 from aftersale.services.importer_replay import Party
 
-# Import worker processes on PostgreSQL: one core goes to the server, one to this process (it
-# checks lines itself with no workers, and writes), the others to workers, at most 2: one
-# worker checks ~12,000 orders/s, two more than the one COPY connection takes (~14,000/s).
-# On 2 cores that is 0, measured as fast as 1 or 2 there (bench/README.md, "Bulk import").
+# Import worker processes on PostgreSQL: as many as the cores, at most 2 (two check ~20,000
+# orders/s, more than one COPY connection takes). On 2 cores, 2 workers measured 22 % faster
+# than checking in this process when the load is fast (the server's share is then small and
+# the checking is the bottleneck), and the same when it goes batch by batch (the server's
+# per-row keys and indexes are then the bottleneck) (bench/README.md, "Bulk import").
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-DEFAULT_JOBS = min(2, max(0, (_CORES or 1) - 2))
+DEFAULT_JOBS = 2 if (_CORES or 1) >= 2 else 0
 CHUNK = 1000  # ids per IN (...) lookup on SQLite, under its parameter limit
 NULL = "\\N"
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -168,6 +174,9 @@ SHAPES: tuple[tuple[_Shape, Callable[[Order], Iterable[Any]]], ...] = (
 )
 
 
+LOADED = tuple(shape.table.name for shape, _ in SHAPES)  # the tables an import writes
+
+
 def copy_rows(order: Order) -> tuple[str, ...]:
     """The order's rows in COPY text format: one string per table of SHAPES ('' if none)."""
     return tuple(["".join([shape.line(x) for x in part(order)]) for shape, part in SHAPES])
@@ -185,16 +194,22 @@ class SqlImportSession:
         self.conn = conn
         self.pg = not is_sqlite(str(conn.engine.url))
         self.copy = copy  # rows are COPY text (else dicts for executemany)
+        # a fast load's foreign keys (table, name, definition) and indexes (name, definition)
+        self.unbuilt: tuple[list[Any], list[Any]] = ([], [])
+
+    def raw(self) -> psycopg.Connection[Any]:
+        """The driver's connection (PostgreSQL)."""
+        raw = self.conn.connection.driver_connection
+        assert isinstance(raw, psycopg.Connection)
+        return raw
 
     def _lookup(self, table: Table, columns: str, ids: Collection[str]) -> list[Any]:
         wanted = sorted(set(ids))
         if not wanted:
             return []
         if self.pg:  # one array parameter: no statement to build per batch
-            raw = self.conn.connection.driver_connection
-            assert raw is not None
             sql = f"SELECT {columns} FROM {table.name} WHERE id = ANY(%s)"
-            with raw.cursor() as cur:
+            with self.raw().cursor() as cur:
                 return cur.execute(sql, (wanted,)).fetchall()
         rows: list[Any] = []
         cols = [table.c[c.strip()] for c in columns.split(",")]
@@ -231,9 +246,7 @@ class SqlImportSession:
             raise ConcurrentModification(f"the batch conflicted with another: {exc}") from exc
 
     def _copy(self, shape: _Shape, data: str) -> None:
-        raw = self.conn.connection.driver_connection
-        assert raw is not None
-        with raw.cursor() as cur, cur.copy(shape.copy_sql) as copy:
+        with self.raw().cursor() as cur, cur.copy(shape.copy_sql) as copy:
             copy.write(data.encode())
 
     def commit(self) -> None:
@@ -244,14 +257,37 @@ class SqlImportSession:
             raise ConcurrentModification(f"the batch conflicted with another: {exc.orig}") from exc
 
 
+# What a fast load takes off the tables it writes, found in the catalog (so a later migration's
+# index or key is covered too): foreign keys, and indexes that enforce nothing.
+_FOREIGN_KEYS = """SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)
+FROM pg_constraint WHERE contype = 'f' AND conrelid::regclass::text = ANY(%s) ORDER BY 1, 2"""
+_PLAIN_INDEXES = """SELECT c.relname, pg_get_indexdef(c.oid) FROM pg_index x
+JOIN pg_class c ON c.oid = x.indexrelid
+WHERE x.indrelid::regclass::text = ANY(%s) AND NOT x.indisunique AND NOT x.indisprimary
+AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = c.oid) ORDER BY 1"""
+LOAD_LOCK_TIMEOUT = "5s"  # a busy database is loaded batch by batch instead
+LOAD_MEMORY = "256MB"  # maintenance_work_mem of the one load's index builds
+
+
 class SqlImportStore:
     """Opens import transactions on an engine; `copy`: write with COPY (default: on
-    PostgreSQL; else executemany INSERTs, the only way on SQLite)."""
+    PostgreSQL; else executemany INSERTs, the only way on SQLite); `fast`: load an empty
+    PostgreSQL database in one transaction (`fast_load`)."""
 
-    def __init__(self, engine: Engine, *, copy: bool | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        copy: bool | None = None,
+        fast: bool = True,
+        lock_timeout: str = LOAD_LOCK_TIMEOUT,
+    ) -> None:
         self.engine = engine
+        self.lock_timeout = lock_timeout
         pg = not is_sqlite(str(engine.url))
         self.copy = pg if copy is None else copy
+        self.fast = fast and self.copy
+        self.loaded_fast = False  # whether the last fast_load took the fast way
         assert pg or not self.copy, "COPY is PostgreSQL's"
         # worker processes pay off beside a database server, not beside SQLite's one writer
         self.default_jobs = DEFAULT_JOBS if pg else 0
@@ -277,3 +313,64 @@ class SqlImportStore:
             finally:
                 if conn.in_transaction():
                     conn.rollback()
+
+    @contextmanager
+    def fast_load(
+        self, phase: Callable[[str], None] | None = None
+    ) -> Iterator[SqlImportSession | None]:
+        """The whole import as one transaction, if this store may and the order tables are
+        empty; else None (batch by batch).
+
+        It locks the tables the import writes (ACCESS EXCLUSIVE, waiting at most
+        `lock_timeout`, else it goes batch by batch): the service waits for the load and then
+        sees all of it or none. It drops their foreign keys and plain indexes and yields the
+        one session to write every batch in (no commit per batch). On a clean exit it builds
+        the indexes again, adds the foreign keys back (PostgreSQL checks every row against
+        them), ANALYZEs and commits; on an exception, or a crash, nothing of the load stays,
+        and the keys and indexes are as they were."""
+        self.loaded_fast = False
+        if not self.fast:
+            yield None
+            return
+        with self.engine.connect() as conn:
+            conn.begin()
+            session = self._take(conn)
+            if session is None:
+                conn.rollback()
+                yield None
+                return
+            keys, indexes = session.unbuilt
+            yield session
+            if phase is not None:
+                phase("building indexes, checking foreign keys")
+            raw = session.raw()
+            raw.execute(f"SET LOCAL maintenance_work_mem = '{LOAD_MEMORY}'")
+            for _name, definition in indexes:
+                raw.execute(definition)
+            for table, name, definition in keys:
+                raw.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+            raw.execute(f"ANALYZE {', '.join(LOADED)}")
+            session.commit()
+            self.loaded_fast = True
+
+    def _take(self, conn: Connection) -> SqlImportSession | None:
+        """Lock the tables; if no order exists, take their keys and plain indexes off."""
+        session = SqlImportSession(conn, copy=True)
+        raw = session.raw()
+        try:
+            raw.execute("SELECT set_config('lock_timeout', %s, true)", (self.lock_timeout,))
+            raw.execute(f"LOCK TABLE {', '.join(LOADED)} IN ACCESS EXCLUSIVE MODE")
+            raw.execute("SET LOCAL lock_timeout = 0")
+        except psycopg.errors.LockNotAvailable:
+            return None
+        if raw.execute("SELECT EXISTS (SELECT 1 FROM orders)").fetchone() != (False,):
+            return None
+        tables = list(LOADED)
+        keys = raw.execute(_FOREIGN_KEYS, (tables,)).fetchall()
+        indexes = raw.execute(_PLAIN_INDEXES, (tables,)).fetchall()
+        for table, name, _ in keys:
+            raw.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+        for name, _ in indexes:
+            raw.execute(f'DROP INDEX "{name}"')
+        session.unbuilt = (keys, indexes)
+        return session
