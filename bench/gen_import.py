@@ -88,6 +88,10 @@ def _history(line: dict, status: str, t: datetime, now: datetime, *, total: int,
         "reference": f"pay_{line['id']}",
         "paid_at": _iso(t),
     }
+    if status == "cancelled" and rng.random() < 0.5:  # the buyer asked, the seller accepted
+        line.update(cancelled_at=_iso(t + timedelta(hours=5)), cancel_reason="better_price")
+        line["cancelled_by"] = "buyer"
+        return
     if status == "cancelled":
         line.update(cancelled_at=_iso(t + timedelta(hours=5)), cancel_reason="Out of stock")
         line["cancelled_by"] = "seller"

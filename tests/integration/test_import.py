@@ -221,6 +221,42 @@ def test_an_imported_paid_order_cancellation_is_auto_accepted_after_72_hours(
     assert unbalanced_txns(rt) == []
 
 
+def test_a_paid_order_cancelled_by_the_buyer_is_imported_with_its_accepted_request(
+    rt: Runtime, api: Api, parties: tuple[Party, Party], base: datetime, tmp_path: Path
+) -> None:
+    buyer, seller = parties
+    at = iso(base + timedelta(days=2))
+    paid = order_line(buyer, seller, "cancelled", base=base, id="imp-paid")
+    paid.update(cancelled_by="buyer", cancel_reason="changed_mind", cancelled_at=at)
+    unpaid = order_line(buyer, seller, "awaiting_payment", base=base, id="imp-unpaid")
+    unpaid.update(status="cancelled", cancelled_by="buyer", cancel_reason="changed_mind")
+    unpaid["cancelled_at"] = at
+    bad = dict(paid, id="imp-bad-reason", cancel_reason="Out of stock")  # not a buyer's code
+    report = run_import(rt, write_lines(tmp_path / "c.jsonl", [paid, unpaid, bad]))
+    assert report.imported == 2 and [(p.line, p.code) for p in report.errors] == [
+        (3, "validation_error")
+    ]
+    view = api.get_order("imp-paid", buyer)
+    assert (view["status"], view["cancelled_by"]) == ("cancelled", "buyer")
+    assert view["cancellation"]["status"] == "accepted"
+    assert view["cancellation"]["reason"] == "changed_mind"
+    assert [(e["event"], e["actor"]) for e in view["timeline"]][2:5] == [
+        ("cancellation_requested", "buyer"),
+        ("cancellation_accepted", "seller"),
+        ("cancelled", "seller"),
+    ]
+    assert [(r["status"], r["amount"]["amount"]) for r in view["refunds"]] == [
+        ("succeeded", "45.00")
+    ]
+    direct = api.get_order("imp-unpaid", buyer)
+    assert (direct["status"], direct["cancellation"], direct["refunds"]) == (
+        "cancelled",
+        None,
+        [],
+    )
+    assert counts(rt)["deadlines"] == 0 and unbalanced_txns(rt) == []
+
+
 def test_an_imported_delivered_order_can_be_returned_or_disputed_through_the_api(
     rt: Runtime, api: Api, parties: tuple[Party, Party], tmp_path: Path
 ) -> None:

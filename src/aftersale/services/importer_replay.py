@@ -13,7 +13,6 @@ from aftersale.domain.context import Ctx
 from aftersale.domain.entities import OrderStatus, TimelineEntry
 from aftersale.domain.errors import ValidationFailed
 from aftersale.domain.order import Order, ReplayedOrder, create_order
-from aftersale.domain.reasons import CANCELLATION_REASONS, check_reason
 from aftersale.domain.validate import text
 from aftersale.services.runtime import Runtime
 
@@ -77,7 +76,8 @@ def build_order(
     if delivered is not None:
         order.deliver(_ctx(rt, PLATFORM, delivered))
     _complete(rt, order, clock.at("completed_at", required=status == S.COMPLETED))
-    _cancel(rt, order, data, clock.at("cancelled_at", required=status == S.CANCELLED))
+    cancelled = clock.at("cancelled_at", required=status == S.CANCELLED)
+    _cancel(rt, order, data, cancelled, seller=seller_actor)
     return _finish(order, status, now)
 
 
@@ -203,8 +203,15 @@ def _complete(rt: Runtime, order: Order, completed_at: datetime | None) -> None:
         )
 
 
-def _cancel(rt: Runtime, order: Order, data: dict[str, Any], at: datetime | None) -> None:
-    """Cancel as of `at`; a paid order's full refund is imported as already credited."""
+def _cancel(
+    rt: Runtime, order: Order, data: dict[str, Any], at: datetime | None, *, seller: Actor
+) -> None:
+    """Cancel as of `at`; a paid order's full refund is imported as already credited.
+
+    A buyer's cancellation goes through the buyer's Cancel Order as the API applies it: at
+    once before payment; after it, a cancellation request that the seller accepted (both at
+    `at`: the line tells no other moment), so the order has its accepted request, as a native
+    one would."""
     if at is None:
         for name in ("cancelled_by", "cancel_reason"):
             if data.get(name) is not None:
@@ -214,13 +221,14 @@ def _cancel(rt: Runtime, order: Order, data: dict[str, Any], at: datetime | None
     if by not in ("buyer", "seller", "system"):
         raise ValidationFailed("cancelled_by must be buyer, seller or system", field="cancelled_by")
     reason = data.get("cancel_reason")
-    why = (
-        check_reason(reason, CANCELLATION_REASONS)
-        if by == "buyer"
-        else text(reason, "cancel_reason", max_len=500)
-    )
-    ctx = _ctx(rt, SYSTEM if by == "system" else Actor(user_id=by, role=Role(by)), at)
-    order._cancel(by=by, reason=why, ctx=ctx)
+    if by == "buyer":
+        buyer = Actor(user_id=order.buyer_id, role=Role.BUYER)
+        if not order.cancel(reason=reason, comment=None, ctx=_ctx(rt, buyer, at)):
+            order.accept_cancellation(_ctx(rt, seller, at))
+    else:
+        why = text(reason, "cancel_reason", max_len=500)
+        order._cancel(by=by, reason=why, ctx=_ctx(rt, SYSTEM if by == "system" else seller, at))
+    ctx = _ctx(rt, SYSTEM, at)
     for refund in list(order.refunds):
         order.refund_processing(refund.id, reference=f"imported:{order.id}", check_at=None, ctx=ctx)
         order.refund_succeeded(refund.id, ctx)
