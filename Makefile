@@ -37,6 +37,7 @@ bench: install ## Benchmarks; SCALE=full for the recorded figures
 	uv run python -m bench.run --scale $(SCALE)
 	uv run python -m bench.reads --scale $(SCALE)
 	uv run python -m bench.import_bench --scale $(SCALE)
+	uv run python -m bench.reference --scale $(SCALE)
 
 clean: ## Remove local data and caches
 	rm -rf data .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -329,16 +329,11 @@ class SqlImportStore:
         them), ANALYZEs and commits; on an exception, or a crash, nothing of the load stays,
         and the keys and indexes are as they were."""
         self.loaded_fast = False
-        if not self.fast:
+        session = self._take() if self.fast else None
+        if session is None:  # (no connection held meanwhile)
             yield None
             return
-        with self.engine.connect() as conn:
-            conn.begin()
-            session = self._take(conn)
-            if session is None:
-                conn.rollback()
-                yield None
-                return
+        with session.conn:  # closing it without the commit below rolls everything back
             keys, indexes = session.unbuilt
             yield session
             if phase is not None:
@@ -353,18 +348,32 @@ class SqlImportStore:
             session.commit()
             self.loaded_fast = True
 
-    def _take(self, conn: Connection) -> SqlImportSession | None:
+    def _take(self) -> SqlImportSession | None:
+        """A transaction that holds the tables, their keys and plain indexes taken off, if no
+        order exists and the tables could be locked in time; else None."""
+        conn = self.engine.connect()
+        try:
+            conn.begin()
+            session = SqlImportSession(conn, copy=True)
+            if self._empty_and_held(session):
+                return session
+        except BaseException:
+            conn.close()
+            raise
+        conn.close()  # (rolls back)
+        return None
+
+    def _empty_and_held(self, session: SqlImportSession) -> bool:
         """Lock the tables; if no order exists, take their keys and plain indexes off."""
-        session = SqlImportSession(conn, copy=True)
         raw = session.raw()
         try:
             raw.execute("SELECT set_config('lock_timeout', %s, true)", (self.lock_timeout,))
             raw.execute(f"LOCK TABLE {', '.join(LOADED)} IN ACCESS EXCLUSIVE MODE")
             raw.execute("SET LOCAL lock_timeout = 0")
         except psycopg.errors.LockNotAvailable:
-            return None
+            return False
         if raw.execute("SELECT EXISTS (SELECT 1 FROM orders)").fetchone() != (False,):
-            return None
+            return False
         tables = list(LOADED)
         keys = raw.execute(_FOREIGN_KEYS, (tables,)).fetchall()
         indexes = raw.execute(_PLAIN_INDEXES, (tables,)).fetchall()
@@ -373,4 +382,4 @@ class SqlImportStore:
         for name, _ in indexes:
             raw.execute(f'DROP INDEX "{name}"')
         session.unbuilt = (keys, indexes)
-        return session
+        return True
