@@ -31,7 +31,7 @@ from rich.progress import Progress
 from sqlalchemy import text
 
 from aftersale.adapters.db import tables as t
-from aftersale.adapters.db.bulk import SqlImportStore
+from aftersale.adapters.db.bulk import DEFAULT_JOBS, SqlImportStore
 from aftersale.bootstrap import build_runtime
 from aftersale.services.importer import check_batch, import_orders
 from aftersale.services.runtime import Runtime
@@ -128,13 +128,6 @@ def run_floor(rt: Runtime, batches: list[tuple[str, ...]], *, fast: bool) -> dic
     return {"label": label, "wall": wall, "cpu": used, "fast": fast}
 
 
-def store_jobs() -> int:
-    """The import's default worker processes on PostgreSQL here."""
-    from aftersale.adapters.db.bulk import DEFAULT_JOBS
-
-    return DEFAULT_JOBS
-
-
 def table(results: list[dict[str, Any]], n: int) -> str:
     """Markdown table of the runs; each beside the floor of its own way of loading."""
     floor = {r["fast"]: r["wall"] for r in results if r["label"].startswith("floor")}
@@ -163,7 +156,7 @@ def main() -> None:
     if args.orders is None:
         args.orders = SCALES[args.scale or "small"]
     # the scales measure the default jobs
-    jobs = [store_jobs()] if args.scale else [int(j) for j in (args.jobs or "0,1,2").split(",")]
+    jobs = [DEFAULT_JOBS] if args.scale else [int(j) for j in (args.jobs or "0,1,2").split(",")]
     url = fresh_database(DB_NAME)
     buyers, sellers = gen_import.user_ids(2000, 200)
     err.print("creating 2,200 users ...")

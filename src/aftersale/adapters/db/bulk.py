@@ -48,8 +48,8 @@ from aftersale.domain.order_state import OrderState
 from aftersale.domain.policy import Policy
 from aftersale.services.importer_replay import Party
 
-# Import worker processes on PostgreSQL: as many as the cores, at most 2 (two check ~20,000
-# orders/s, more than one COPY connection takes). On 2 cores, 2 workers measured 22 % faster
+# Import worker processes on PostgreSQL: 2 when there are 2 cores or more (the parent only
+# reads, matches ids and writes). On 2 cores, 2 workers measured 22 % faster
 # than checking in this process when the load is fast (the server's share is then small and
 # the checking is the bottleneck), and the same when it goes batch by batch (the server's
 # per-row keys and indexes are then the bottleneck) (bench/README.md, "Bulk import").
@@ -194,8 +194,6 @@ class SqlImportSession:
         self.conn = conn
         self.pg = not is_sqlite(str(conn.engine.url))
         self.copy = copy  # rows are COPY text (else dicts for executemany)
-        # a fast load's foreign keys (table, name, definition) and indexes (name, definition)
-        self.unbuilt: tuple[list[Any], list[Any]] = ([], [])
 
     def raw(self) -> psycopg.Connection[Any]:
         """The driver's connection (PostgreSQL)."""
@@ -329,12 +327,12 @@ class SqlImportStore:
         them), ANALYZEs and commits; on an exception, or a crash, nothing of the load stays,
         and the keys and indexes are as they were."""
         self.loaded_fast = False
-        session = self._take() if self.fast else None
-        if session is None:  # (no connection held meanwhile)
+        taken = self._take() if self.fast else None
+        if taken is None:  # (no connection held meanwhile)
             yield None
             return
+        session, keys, indexes = taken
         with session.conn:  # closing it without the commit below rolls everything back
-            keys, indexes = session.unbuilt
             yield session
             if phase is not None:
                 phase("building indexes, checking foreign keys")
@@ -348,32 +346,35 @@ class SqlImportStore:
             session.commit()
             self.loaded_fast = True
 
-    def _take(self) -> SqlImportSession | None:
-        """A transaction that holds the tables, their keys and plain indexes taken off, if no
-        order exists and the tables could be locked in time; else None."""
+    def _take(self) -> tuple[SqlImportSession, list[Any], list[Any]] | None:
+        """A transaction that holds the tables, with their foreign keys (table, name,
+        definition) and plain indexes (name, definition) taken off, which it returns too, if
+        no order exists and the tables could be locked in time; else None."""
         conn = self.engine.connect()
         try:
             conn.begin()
             session = SqlImportSession(conn, copy=True)
-            if self._empty_and_held(session):
-                return session
+            unbuilt = self._empty_and_held(session)
+            if unbuilt is not None:
+                return session, *unbuilt
         except BaseException:
             conn.close()
             raise
         conn.close()  # (rolls back)
         return None
 
-    def _empty_and_held(self, session: SqlImportSession) -> bool:
-        """Lock the tables; if no order exists, take their keys and plain indexes off."""
+    def _empty_and_held(self, session: SqlImportSession) -> tuple[list[Any], list[Any]] | None:
+        """Lock the tables; if no order exists, take their keys and plain indexes off and
+        return them (else None)."""
         raw = session.raw()
         try:
             raw.execute("SELECT set_config('lock_timeout', %s, true)", (self.lock_timeout,))
             raw.execute(f"LOCK TABLE {', '.join(LOADED)} IN ACCESS EXCLUSIVE MODE")
             raw.execute("SET LOCAL lock_timeout = 0")
         except psycopg.errors.LockNotAvailable:
-            return False
+            return None
         if raw.execute("SELECT EXISTS (SELECT 1 FROM orders)").fetchone() != (False,):
-            return False
+            return None
         tables = list(LOADED)
         keys = raw.execute(_FOREIGN_KEYS, (tables,)).fetchall()
         indexes = raw.execute(_PLAIN_INDEXES, (tables,)).fetchall()
@@ -381,5 +382,4 @@ class SqlImportStore:
             raw.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
         for name, _ in indexes:
             raw.execute(f'DROP INDEX "{name}"')
-        session.unbuilt = (keys, indexes)
-        return True
+        return keys, indexes
