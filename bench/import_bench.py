@@ -17,6 +17,7 @@ Needs PostgreSQL (AFTERSALE_BENCH_PG, default postgresql+psycopg://postgres@127.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import tempfile
 import time
@@ -37,6 +38,7 @@ from aftersale.services.importer import check_batch, import_orders
 from aftersale.services.runtime import Runtime
 from aftersale.settings import Settings
 from bench import gen_import
+from bench.cpu import postgres as postgres_cpu
 from bench.data import fresh_database
 
 DB_NAME = "aftersale_import_bench"
@@ -78,13 +80,13 @@ def run_import(
     empty(rt)
     label = f"import --jobs {jobs}" + ("" if fast else " --no-fast-load")
     with bar(label, n) as advance, path.open() as lines:
-        wall, used = time.perf_counter(), cpu()
+        wall, used, pg = time.perf_counter(), cpu(), postgres_cpu()
         store = SqlImportStore(rt.engine, fast=fast)  # type: ignore[attr-defined]
         r = import_orders(rt, store, lines, batch_size=batch, progress=advance, jobs=jobs)
-        wall, used = time.perf_counter() - wall, cpu() - used
+        wall, used, pg = time.perf_counter() - wall, cpu() - used, postgres_cpu() - pg
     assert r.errors == [] and r.imported == n, (r.errors[:5], r.imported)
     assert store.loaded_fast == fast
-    return {"label": label, "wall": wall, "cpu": used, "fast": fast}
+    return {"label": label, "wall": wall, "cpu": used, "pg_cpu": pg, "fast": fast}
 
 
 def build_batches(rt: Runtime, path: Path, n: int, *, batch: int) -> list[tuple[str, ...]]:
@@ -111,7 +113,7 @@ def run_floor(rt: Runtime, batches: list[tuple[str, ...]], *, fast: bool) -> dic
     store = SqlImportStore(rt.engine)  # type: ignore[attr-defined]
     label = "floor: COPY only" + (", fast load" if fast else ", batch by batch")
     with bar(label, len(batches)) as advance:
-        wall, used = time.perf_counter(), cpu()
+        wall, used, pg = time.perf_counter(), cpu(), postgres_cpu()
         if fast:
             with store.fast_load() as load:
                 assert load is not None
@@ -124,21 +126,24 @@ def run_floor(rt: Runtime, batches: list[tuple[str, ...]], *, fast: bool) -> dic
                     session.write_rows([joined])
                     session.commit()
                 advance(1)
-        wall, used = time.perf_counter() - wall, cpu() - used
-    return {"label": label, "wall": wall, "cpu": used, "fast": fast}
+        wall, used, pg = time.perf_counter() - wall, cpu() - used, postgres_cpu() - pg
+    return {"label": label, "wall": wall, "cpu": used, "pg_cpu": pg, "fast": fast}
 
 
 def table(results: list[dict[str, Any]], n: int) -> str:
     """Markdown table of the runs; each beside the floor of its own way of loading."""
     floor = {r["fast"]: r["wall"] for r in results if r["label"].startswith("floor")}
+    cores = os.cpu_count() or 1
     out = [
-        f"| {n:,} orders | wall s | orders/s | client CPU s | µs CPU/order | wall / floor |",
-        "|---|---|---|---|---|---|",
+        f"| {n:,} orders | wall s | orders/s | client CPU s | µs CPU/order | wall / floor "
+        f"| PostgreSQL CPU s | (client + PostgreSQL CPU) / {cores} cores, s |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         out.append(
             f"| {r['label']} | {r['wall']:.1f} | {n / r['wall']:,.0f} | {r['cpu']:.1f} | "
-            f"{r['cpu'] / n * 1e6:.0f} | {r['wall'] / floor[r['fast']]:.2f} |"
+            f"{r['cpu'] / n * 1e6:.0f} | {r['wall'] / floor[r['fast']]:.2f} "
+            f"| {r['pg_cpu']:.1f} | {(r['cpu'] + r['pg_cpu']) / cores:.1f} |"
         )
     return "\n".join(out)
 

@@ -51,6 +51,17 @@ def _procs(n: int, what: str) -> str:
     return f"{n} {what}" + ("es" if what.endswith("process") else "s")
 
 
+def _cpu_per_item(w: dict[str, Any]) -> str:
+    """The text ", CPU per firing: PostgreSQL x µs + client y µs" (bench/cpu.py), if measured."""
+    if "pg_cpu_s" not in w:
+        return ""
+    per = 1e6 / w["fired"]
+    return (
+        f", CPU per firing: PostgreSQL {w['pg_cpu_s'] * per:.0f} µs + "
+        f"client {w['client_cpu_s'] * per:.0f} µs"
+    )
+
+
 def table(r: dict[str, Any]) -> str:
     """The results as a Markdown table (a row per figure and process count)."""
     m = r["machine"]
@@ -70,6 +81,15 @@ def table(r: dict[str, Any]) -> str:
                 f"| {top['ops']:.0f} ({top['p50_ms']:.1f} / {top['p99_ms']:.1f}) "
                 f"| {ours['ops'] / top['ops']:.0%} | {API_AIMS.get(name, '—')} |"
             )
+            from_c = r.get(f"{name}{suffix}_c_ceiling")
+            if from_c is not None:
+                rows.append(
+                    f"| the same, beside its ceiling from C: the same statements run by pgbench "
+                    f"(`bench/request_walk.pgbench.sql`), {r['clients']} clients "
+                    f"| {ours['ops']:.0f} ({ours['p50_ms']:.1f} / {ours['p99_ms']:.1f}) "
+                    f"| {from_c['ops']:.0f} ({from_c['p50_ms']:.1f} / {from_c['p99_ms']:.1f}) "
+                    f"| {ours['ops'] / from_c['ops']:.0%} | {API_AIMS.get(name, '—')} |"
+                )
     for suffix, n in (("", 1), ("_2p", 2)):
         if "worker" + suffix not in r:
             continue
@@ -87,13 +107,23 @@ def table(r: dict[str, Any]) -> str:
             )
         if "exactly_once" in w:
             extra += ", exactly once: " + ("yes" if w["exactly_once"]["ok"] else "NO")
+        extra += _cpu_per_item(w)
         rows.append(
             f"| worker, {_procs(n, 'process')} (ceiling: {_procs(n, 'sweeper')}): deadlines "
             f"fired/s ({r['deadlines']:,} due cancellations, {w['fired']:,} firings with their "
             f"refund submissions) | {w['per_s']:.0f} ({w['seconds']:.1f} s{extra}) "
-            f"| {top['per_s']:.0f} ({top['seconds']:.1f} s) "
+            f"| {top['per_s']:.0f} ({top['seconds']:.1f} s{_cpu_per_item(top)}) "
             f"| {w['per_s'] / top['per_s']:.0%} | ≥ 50% |"
         )
+        floor = r.get(f"worker{suffix}_server")
+        if floor is not None:
+            rows.append(
+                f"| the same rows written inside PostgreSQL, {_procs(n, 'sweeper')}, one SQL "
+                "statement a batch of 1,000, nothing computed in a client (`bench/sweep_sql.py`; "
+                "the floor of any firing path) | — "
+                f"| {floor['per_s']:.0f} ({floor['seconds']:.1f} s{_cpu_per_item(floor)}) "
+                f"| {w['per_s'] / floor['per_s']:.0%} | — |"
+            )
     rows += [
         "",
         f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory']} memory, "

@@ -28,7 +28,7 @@ from aftersale.entrypoints import heap
 from aftersale.entrypoints.worker import Worker
 from aftersale.services.users import ensure_admin_token
 from aftersale.settings import Settings
-from bench import ceiling, data, report
+from bench import ceiling, cpu, data, pgbench_ceiling, report, sweep_sql
 
 HERE = Path(__file__).resolve().parent
 CLIENTS = 32
@@ -36,7 +36,7 @@ PROCESSES = (1, 2)  # API server processes / deadline workers, beside as many ce
 DUE_TEMPLATE, DUE_RUN = "aftersale_bench_due", "aftersale_bench_due_run"
 SCALES: dict[str, dict[str, Any]] = {
     "small": {"seconds": 12, "orders": 20_000, "deadlines": 10_000},
-    "full": {"seconds": 30, "orders": 60_000, "deadlines": 1_000_000},
+    "full": {"seconds": 30, "orders": 100_000, "deadlines": 1_000_000},
 }
 
 
@@ -196,10 +196,11 @@ def bench_api(url: str, rt: Any, engine: Any, ids: tuple[str, str], cfg: dict[st
             tmp = Path(tmpdir)
             made = {s[0]: orders(s[1]) for s in scenarios(ids)}
             plain = {s[0]: orders(s[1], 2 * n) for s in scenarios(ids)}  # (2x: it runs faster)
+            from_c = orders("paid", 2 * n)  # the request's ceiling from C (pgbench)
             server = Server(url, tmp, processes=procs)
             try:
                 for name, _, target, body, who, tx in scenarios(ids):
-                    ours, top = [], []
+                    ours, top, top_c = [], [], []
                     warm, measured = made[name][: n // 10], made[name][n // 10 :]
                     print(f"api: {name}, {procs} process(es), warm-up", file=sys.stderr)
                     wrk(  # (not measured: each process's first requests of the route)
@@ -235,8 +236,17 @@ def bench_api(url: str, rt: Any, engine: Any, ids: tuple[str, str], cfg: dict[st
                                 processes=procs,
                             )
                         )
+                        if name == "request":
+                            data.checkpoint()
+                            top_c.append(
+                                pgbench_ceiling.run(
+                                    url, from_c[r::ROUNDS], clients=CLIENTS, threads=procs
+                                )
+                            )
                     results[name + suffix] = combine(ours)
                     results[f"{name}{suffix}_ceiling"] = {**combine(top), "processes": procs}
+                    if top_c:
+                        results[f"{name}{suffix}_c_ceiling"] = combine(top_c)
             finally:
                 server.stop()
     return results
@@ -399,18 +409,20 @@ def due_template(count: int, *, reuse: bool = False) -> list[str]:
 
 def bench_worker(count: int, *, reuse: bool = False) -> dict:
     """`count` due cancellation requests fired by 1 and by 2 worker processes (each checked
-    for exactly-once), then by as many plain SQL sweepers, each on its own copy of the
-    same database."""
+    for exactly-once), then by as many plain SQL sweepers, then by as many sweepers writing
+    the same rows inside PostgreSQL (`bench/sweep_sql.py`), each on its own copy of the same
+    database; with the CPU each side used (`bench/cpu.py`)."""
     import multiprocessing
 
     made = due_template(count, reuse=reuse)
     results: dict[str, Any] = {}
     for procs in PROCESSES:
         suffix = "" if procs == 1 else f"_{procs}p"
-        for name in ("worker", "ceiling"):
+        for name in ("worker", "ceiling", "server"):
             url = data.clone_database(DUE_RUN, DUE_TEMPLATE)
             engine = make_engine(url)
             print(f"{name}: {count:,} due cancellations, {procs} process(es)", file=sys.stderr)
+            split = cpu.Split().start()  # (the pools below end, so their processes are reaped)
             if name == "worker":
                 began = time.perf_counter()
                 with multiprocessing.get_context("fork").Pool(procs) as pool:
@@ -418,8 +430,10 @@ def bench_worker(count: int, *, reuse: bool = False) -> dict:
                     samples = watch(engine, pending, 2 * count, f"{procs} worker process(es)")
                     parts = pending.get()
                 elapsed = time.perf_counter() - began
+                used = split.stop()  # (before the exactly-once queries)
                 fired = sum(p["fired"] for p in parts)
                 results[name + suffix] = {
+                    **used,
                     "per_s": fired / elapsed,
                     "fired": fired,
                     "seconds": elapsed,
@@ -429,8 +443,12 @@ def bench_worker(count: int, *, reuse: bool = False) -> dict:
                     "rss_mib_at": memory_curve(samples, 2 * count),
                     "exactly_once": exactly_once(engine, made),
                 }
-            else:
-                results[f"worker{suffix}_ceiling"] = ceiling.sweep(url, batch=500, sweepers=procs)
+            elif name == "ceiling":
+                swept = ceiling.sweep(url, batch=500, sweepers=procs)
+                results[f"worker{suffix}_ceiling"] = {**swept, **split.stop()}
+            else:  # the floor: the same rows written inside PostgreSQL, a statement a batch
+                swept = sweep_sql.sweep(url, batch=1000, sweepers=procs)
+                results[f"worker{suffix}_server"] = {**swept, **split.stop()}
             engine.dispose()
             data.drop_database(DUE_RUN)
     data.drop_database(DUE_TEMPLATE)
