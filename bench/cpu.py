@@ -1,7 +1,11 @@
 """CPU time, split between PostgreSQL and our client processes: what a run costs each side.
 
 On a machine of N cores no run can take less wall time than (PostgreSQL's CPU + the client's
-CPU) / N, so the split turns a measured run into a floor for the same work on this machine."""
+CPU) / N, so the split turns a measured run into a floor for the same work on this machine.
+
+The counts are the whole server's: measure with nothing else running on it (a backend left
+running by an interrupted benchmark once took its minutes of CPU out of a count when it
+ended)."""
 
 from __future__ import annotations
 

@@ -30,17 +30,20 @@ import psycopg
 from bench.ceiling import conninfo
 
 NEW_ID = "substr(md5(random()::text || clock_timestamp()::text), 1, 24)"
-TIMEOUTS = f"""
+# One statement fires a batch of due deadlines of both kinds, in due order, as our worker
+# takes them (a timeout's refund submission, due at once, falls in a later batch).
+FIRE = f"""
 WITH due AS (
-  SELECT seq, order_id, subject_id, due_at FROM deadlines
-  WHERE fired_at IS NULL AND due_at <= now() AND kind = 'cancellation_timeout'
+  SELECT seq, kind, order_id, subject_id, due_at FROM deadlines
+  WHERE fired_at IS NULL AND due_at <= now()
   ORDER BY due_at, seq LIMIT %(batch)s FOR UPDATE SKIP LOCKED
 ), fired AS (
   UPDATE deadlines d SET fired_at = now() FROM due WHERE d.seq = due.seq
-  RETURNING due.order_id, due.subject_id, due.due_at
-), req AS (
+  RETURNING due.kind, due.order_id, due.subject_id, due.due_at
+), req AS (  -- the 72-hour timeouts
   UPDATE cancellations c SET status = 'auto_accepted', responded_at = f.due_at
-  FROM fired f WHERE c.id = f.subject_id AND c.status = 'pending'
+  FROM fired f WHERE f.kind = 'cancellation_timeout' AND c.id = f.subject_id
+    AND c.status = 'pending'
   RETURNING c.order_id, c.reason, f.due_at
 ), was AS (  -- (every part of a statement sees the rows as they were before it)
   SELECT o.id, o.paid_amount - o.refunded_amount - o.released_amount AS amount, q.reason,
@@ -77,52 +80,39 @@ WITH due AS (
   INSERT INTO outbox (id, type, order_id, at, data)
   SELECT 'evt_' || {NEW_ID}, 'order.' || event, order_id, created_at,
     json_build_object('actor', 'system', 'refund_id', refund_id) FROM events
-), next AS (
+), submit AS (
   INSERT INTO deadlines (kind, order_id, subject_id, due_at)
   SELECT 'refund_submit', order_id, id, created_at FROM r
-)
-SELECT (SELECT count(*) FROM fired)
-"""
-SUBMITS = """
-WITH due AS (
-  SELECT seq, order_id, subject_id, due_at FROM deadlines
-  WHERE fired_at IS NULL AND due_at <= now() AND kind = 'refund_submit'
-  ORDER BY due_at, seq LIMIT %(batch)s FOR UPDATE SKIP LOCKED
-), fired AS (
-  UPDATE deadlines d SET fired_at = now() FROM due WHERE d.seq = due.seq
-  RETURNING due.order_id, due.subject_id, due.due_at
-), g AS (
+), g AS (  -- the refund submissions: the sandbox gateway's row, the refund processing
   INSERT INTO sandbox_refunds (key, reference, amount, currency, method, created_at, settles_at)
-  SELECT r.id, 'sbx_' || r.id, r.amount, r.currency, r.method, f.due_at,
+  SELECT rf.id, 'sbx_' || rf.id, rf.amount, rf.currency, rf.method, f.due_at,
     f.due_at + interval '3 days'
-  FROM fired f JOIN refunds r ON r.id = f.subject_id
+  FROM fired f JOIN refunds rf ON rf.id = f.subject_id WHERE f.kind = 'refund_submit'
   ON CONFLICT (key) DO NOTHING RETURNING key, reference, settles_at
-), r AS (
-  UPDATE refunds r SET status = 'processing', gateway_reference = g.reference,
-    processing_at = now() FROM g WHERE r.id = g.key AND r.status = 'pending'
-  RETURNING r.id, r.order_id, g.settles_at
-), o AS (
-  UPDATE orders o SET version = o.version + 1 FROM r WHERE o.id = r.order_id
-), next AS (
+), p AS (
+  UPDATE refunds rf SET status = 'processing', gateway_reference = g.reference,
+    processing_at = now() FROM g WHERE rf.id = g.key AND rf.status = 'pending'
+  RETURNING rf.id, rf.order_id, g.settles_at
+), bump AS (
+  UPDATE orders o SET version = o.version + 1 FROM p WHERE o.id = p.order_id
+), settle AS (
   INSERT INTO deadlines (kind, order_id, subject_id, due_at)
-  SELECT 'refund_settle', order_id, id, settles_at FROM r
+  SELECT 'refund_settle', order_id, id, settles_at FROM p
 )
 SELECT (SELECT count(*) FROM fired)
 """
 
 
 def sweep_one(url: str, batch: int) -> int:
-    """Fire due timeouts, then due submissions, a batch per statement, until none is left."""
+    """Fire due deadlines, a batch per statement (its own transaction), until none is due."""
     fired = 0
     with psycopg.connect(conninfo(url), autocommit=True) as conn:
-        for sql in (TIMEOUTS, SUBMITS):
-            while True:
-                row = conn.execute(sql, {"batch": batch}).fetchone()
-                done = int(row[0]) if row else 0
-                if done == 0:
-                    break
-                fired += done
-    return fired
+        while True:
+            row = conn.execute(FIRE, {"batch": batch}).fetchone()
+            done = int(row[0]) if row else 0
+            if done == 0:
+                return fired
+            fired += done
 
 
 def sweep(url: str, *, batch: int = 1000, sweepers: int = 1) -> dict[str, Any]:
