@@ -35,7 +35,7 @@ CLIENTS = 32
 PROCESSES = (1, 2)  # API server processes / deadline workers, beside as many ceiling clients
 DUE_TEMPLATE, DUE_RUN = "aftersale_bench_due", "aftersale_bench_due_run"
 SCALES: dict[str, dict[str, Any]] = {
-    "small": {"seconds": 12, "orders": 20_000, "deadlines": 10_000},
+    "small": {"seconds": 12, "orders": 40_000, "deadlines": 10_000},
     "full": {"seconds": 30, "orders": 100_000, "deadlines": 1_000_000},
 }
 
