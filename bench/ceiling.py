@@ -230,11 +230,14 @@ def _clients(
     return [x for lat in latencies for x in lat], time.perf_counter() - began
 
 
-def sweep(url: str, *, batch: int, sweepers: int = 1) -> dict[str, float]:
-    """`sweepers` processes each running `sweep_one` until nothing is due."""
+def sweep(
+    url: str, *, batch: int, sweepers: int = 1, one: Callable[[str, int], int] | None = None
+) -> dict[str, float]:
+    """`sweepers` processes each running `one(url, batch)` (default `sweep_one`) until nothing
+    is due; firings, seconds and firings/s."""
     began = time.perf_counter()
     with multiprocessing.get_context("fork").Pool(sweepers) as pool:
-        fired = sum(pool.starmap(sweep_one, [(url, batch)] * sweepers))
+        fired = sum(pool.starmap(one or sweep_one, [(url, batch)] * sweepers))
     elapsed = time.perf_counter() - began
     return {"per_s": fired / elapsed, "fired": fired, "seconds": elapsed, "processes": sweepers}
 

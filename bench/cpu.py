@@ -44,9 +44,6 @@ def children() -> float:
 class Split:
     """CPU used between `start()` and `stop()`, by PostgreSQL and by our reaped children."""
 
-    def __init__(self) -> None:
-        self.pg = self.client = 0.0
-
     def start(self) -> Split:
         """Take the starting counts."""
         self._pg, self._client = postgres(), children()
@@ -54,5 +51,4 @@ class Split:
 
     def stop(self) -> dict[str, float]:
         """The seconds used since `start()`: {"pg_cpu_s": ..., "client_cpu_s": ...}."""
-        self.pg, self.client = postgres() - self._pg, children() - self._client
-        return {"pg_cpu_s": self.pg, "client_cpu_s": self.client}
+        return {"pg_cpu_s": postgres() - self._pg, "client_cpu_s": children() - self._client}

@@ -447,7 +447,7 @@ def bench_worker(count: int, *, reuse: bool = False) -> dict:
                 swept = ceiling.sweep(url, batch=500, sweepers=procs)
                 results[f"worker{suffix}_ceiling"] = {**swept, **split.stop()}
             else:  # the floor: the same rows written inside PostgreSQL, a statement a batch
-                swept = sweep_sql.sweep(url, batch=1000, sweepers=procs)
+                swept = ceiling.sweep(url, batch=1000, sweepers=procs, one=sweep_sql.sweep_one)
                 results[f"worker{suffix}_server"] = {**swept, **split.stop()}
             engine.dispose()
             data.drop_database(DUE_RUN)

@@ -21,13 +21,10 @@ Usage (on a database with due cancellations, e.g. the worker benchmark's templat
 from __future__ import annotations
 
 import argparse
-import multiprocessing
-import time
-from typing import Any
 
 import psycopg
 
-from bench.ceiling import conninfo
+from bench.ceiling import conninfo, sweep
 
 NEW_ID = "substr(md5(random()::text || clock_timestamp()::text), 1, 24)"
 # One statement fires a batch of due deadlines of both kinds, in due order, as our worker
@@ -115,15 +112,6 @@ def sweep_one(url: str, batch: int) -> int:
             fired += done
 
 
-def sweep(url: str, *, batch: int = 1000, sweepers: int = 1) -> dict[str, Any]:
-    """`sweepers` processes running `sweep_one`; firings, seconds and firings/s."""
-    began = time.perf_counter()
-    with multiprocessing.get_context("fork").Pool(sweepers) as pool:
-        fired = sum(pool.starmap(sweep_one, [(url, batch)] * sweepers))
-    elapsed = time.perf_counter() - began
-    return {"per_s": fired / elapsed, "fired": fired, "seconds": elapsed, "processes": sweepers}
-
-
 def main() -> None:
     """Sweep the database at URL and print what it took."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
@@ -131,7 +119,7 @@ def main() -> None:
     ap.add_argument("--sweepers", type=int, default=1)
     ap.add_argument("--batch", type=int, default=1000)
     args = ap.parse_args()
-    print(sweep(args.url, batch=args.batch, sweepers=args.sweepers))
+    print(sweep(args.url, batch=args.batch, sweepers=args.sweepers, one=sweep_one))
 
 
 if __name__ == "__main__":
