@@ -34,10 +34,10 @@ def test_a_dispute_on_an_unshipped_order_is_refused_with_order_not_shipped(
     books(rt)
 
 
-def test_a_non_receipt_dispute_opens_only_45_days_after_shipment(api: Api, rt: Runtime) -> None:
+def test_a_non_receipt_dispute_opens_only_10_days_after_shipment(api: Api, rt: Runtime) -> None:
     buyer, seller = api.user("buyer"), api.user("seller")
     order = api.shipped_order(buyer, seller)
-    api.advance(45 * DAY - 1)
+    api.advance(10 * DAY - 1)
     before = snapshot(api, order["id"])
     refused(api, ask_dispute(api, order, buyer), 409, "order_not_delivered", order["id"], before)
     api.advance(1)

@@ -73,8 +73,12 @@ def test_policy_defaults_are_the_documented_numbers() -> None:
     assert p.dispute_window == timedelta(days=15)
     assert p.seller_answer == timedelta(days=5)
     assert p.return_ship == timedelta(days=10)
-    assert p.non_receipt == timedelta(days=45)
+    assert p.non_receipt == timedelta(days=10)
     assert p.unpaid_close == timedelta(days=20)
+    assert (p.seller_ship_days, p.delivery_protection_days) == (7, 60)
+    assert p.return_receive == timedelta(days=15)
+    assert (p.dispute_rounds, p.max_disputes_per_order) == (3, 2)
+    assert p.platform_answer == timedelta(days=7)
 
 
 def test_policy_round_trips_through_a_dict() -> None:

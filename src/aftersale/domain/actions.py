@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from aftersale.domain.actors import Actor, Role
 from aftersale.domain.context import Ctx
-from aftersale.domain.entities import CancellationStatus, OrderStatus
+from aftersale.domain.entities import (
+    CancellationStatus,
+    Dispute,
+    DisputeStatus,
+    OrderStatus,
+    Return,
+    ReturnStatus,
+)
 from aftersale.domain.errors import Forbidden
 from aftersale.domain.order import Order
 from aftersale.domain.order_state import PAID_UNSHIPPED, UNSHIPPED
 
-S = OrderStatus
+S, R, D = OrderStatus, ReturnStatus, DisputeStatus
 B, SE, A = Role.BUYER, Role.SELLER, Role.ADMIN
 
 # Which roles may ever take each action; any other role gets 403 whatever the object.
@@ -37,6 +44,10 @@ ROLES: dict[str, frozenset[Role]] = {
     "accept_proposal": frozenset({B}),
     "escalate_dispute": frozenset({B}),
     "resolve_dispute": frozenset({A}),
+    "modify_dispute": frozenset({B}),
+    "withdraw_dispute": frozenset({B}),
+    "extend_protection": frozenset({SE, A}),
+    "goodwill_refund": frozenset({A}),
     "retry_refund": frozenset({A}),
     "choose_refund_destination": frozenset({B}),
     "attach_evidence": frozenset({B, SE}),
@@ -90,6 +101,43 @@ def allowed_actions(order: Order, ctx: Ctx) -> list[str]:
             out.append("pack")
         if st in PAID_UNSHIPPED and not pending:
             out.append("ship")
+        if st == S.SHIPPED:
+            out.append("extend_protection")
     if role in (B, SE, A):
         out.append("message")
+    return out
+
+
+def return_actions(ret: Return, ctx: Ctx) -> list[str]:
+    """The actions on a return open to the caller now."""
+    role, st = ctx.actor.role, ret.status
+    if role == SE:
+        return {R.REQUESTED: ["approve", "reject"], R.IN_TRANSIT: ["receive"]}.get(st, [])
+    if role == B:
+        late = ret.ship_by is not None and ctx.now > ret.ship_by
+        return ["ship"] if st == R.APPROVED and not late else []
+    if role == A:
+        return ["receive"] if st == R.IN_TRANSIT else []
+    return []
+
+
+def dispute_actions(order: Order, dispute: Dispute, ctx: Ctx) -> list[str]:
+    """The actions on a dispute open to the caller now."""
+    role, st = ctx.actor.role, dispute.status
+    active = st in (D.OPEN, D.SELLER_RESPONDED, D.ESCALATED)
+    out: list[str] = []
+    if role == SE and st == D.OPEN:
+        out += ["accept", "reject", "propose"]
+    elif role == B and st == D.SELLER_RESPONDED:
+        if dispute.proposed_amount is not None:
+            out.append("accept_proposal")
+        if dispute.rounds < order.policy.dispute_rounds:
+            out.append("modify")
+        out.append("escalate")
+    if role == B and st in (D.OPEN, D.SELLER_RESPONDED):
+        out.append("withdraw")
+    if role == A and active:
+        out.append("resolve")
+    if role in (B, SE) and active:
+        out.append("add_evidence")
     return out

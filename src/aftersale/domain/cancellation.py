@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from aftersale.domain.context import Ctx
 from aftersale.domain.entities import CancellationRequest, CancellationStatus, OrderStatus, new_id
 from aftersale.domain.errors import DomainError, ValidationFailed
+from aftersale.domain.lines import parse_lines
+from aftersale.domain.machines import move
 from aftersale.domain.order_state import AFTER_SHIPMENT, PAID_UNSHIPPED, UNSHIPPED, OrderState
 from aftersale.domain.reasons import CANCELLATION_REASONS, check_reason
 from aftersale.domain.validate import optional_text, text
@@ -100,7 +104,8 @@ class CancellationRules(OrderState):
     def accept_cancellation(self, ctx: Ctx) -> None:
         """The seller accepts: the order is cancelled and fully refunded."""
         request = self._pending_or_raise()
-        request.status, request.responded_at = C.ACCEPTED, ctx.now
+        move(request, C.ACCEPTED)
+        request.responded_at = ctx.now
         self._record(
             ctx,
             "cancellation_accepted",
@@ -113,7 +118,8 @@ class CancellationRules(OrderState):
         """The seller rejects: the order goes on and the buyer cannot ask again."""
         why = text(reason, "reason", max_len=500)
         request = self._pending_or_raise()
-        request.status, request.responded_at, request.reject_reason = C.REJECTED, ctx.now, why
+        move(request, C.REJECTED)
+        request.responded_at, request.reject_reason = ctx.now, why
         self._record(
             ctx,
             "cancellation_rejected",
@@ -126,7 +132,8 @@ class CancellationRules(OrderState):
         request = self.pending_cancellation
         if request is None or request.id != request_id or ctx.now < request.respond_by:
             return
-        request.status, request.responded_at = C.AUTO_ACCEPTED, ctx.now
+        move(request, C.AUTO_ACCEPTED)
+        request.responded_at = ctx.now
         self._record(
             ctx,
             "cancellation_auto_accepted",
@@ -137,35 +144,81 @@ class CancellationRules(OrderState):
         )
         self._cancel(by="buyer", reason=request.reason, ctx=ctx)
 
-    def seller_cancel(self, *, reason: object, ctx: Ctx) -> None:
-        """The seller cancels an unshipped order; a pending request is thereby accepted."""
+    def seller_cancel(self, *, reason: object, ctx: Ctx, items: object = None) -> None:
+        """The seller cancels an unshipped order, or some quantities of its lines (rule 13);
+        a pending request is accepted when the whole order goes."""
         why = text(reason, "reason", max_len=500)
         if self.status == S.CANCELLED:
             raise already_cancelled()
         if self.status in AFTER_SHIPMENT:
             raise already_shipped()
+        wanted = None if items is None else parse_lines(items, self.items, "remaining")
+        if wanted is not None and any(
+            wanted.get(line.sku, 0) < line.remaining for line in self.items
+        ):
+            self._cancel_lines(wanted, why, ctx)
+            return
         request = self.pending_cancellation
         if request is not None:
-            request.status, request.responded_at = C.ACCEPTED, ctx.now
+            move(request, C.ACCEPTED)
+            request.responded_at = ctx.now
             self._record(
                 ctx,
                 "cancellation_accepted",
                 "The seller cancelled the order, accepting the buyer's request",
                 cancellation_id=request.id,
             )
+        if wanted is not None:
+            self._take_lines(wanted)
         self._cancel(by="seller", reason=why, ctx=ctx)
 
-    def _cancel(self, *, by: str, reason: str, ctx: Ctx) -> None:
+    def _take_lines(self, wanted: dict[str, int]) -> Decimal:
+        """Mark quantities cancelled; returns their price."""
+        price = Decimal(0)
+        for line in self.items:
+            qty = wanted.get(line.sku, 0)
+            line.cancelled_quantity += qty
+            price += line.unit_price * qty
+        return price
+
+    def _cancel_lines(self, wanted: dict[str, int], why: str, ctx: Ctx) -> None:
+        """Cancel some quantities; the order goes on with the rest (refunded if paid)."""
+        price = self._take_lines(wanted)
+        if self.status == S.AWAITING_PAYMENT:  # nothing paid: the buyer will owe less
+            self.total -= price
+        what = ", ".join(f"{qty} x {sku}" for sku, qty in wanted.items() if qty)
+        marker = new_id("icl")
+        self._record(
+            ctx,
+            "items_cancelled",
+            f"The seller cancelled {what}: {why}",
+            items=[{"sku": s, "quantity": q} for s, q in wanted.items() if q],
+            cancellation_id=marker,
+        )
+        if self.paid_amount:
+            self._issue_refund(
+                min(price, self.refundable),
+                reason="items_cancelled",
+                source_type="items",
+                source_id=marker,
+                ctx=ctx,
+            )
+
+    def _cancel(
+        self, *, by: str, reason: str, ctx: Ctx, detail: str | None = None, refund_reason: str = ""
+    ) -> None:
         """Cancel an unshipped order and refund in full whatever was paid."""
         assert self.status in UNSHIPPED
         self._move(S.CANCELLED, ctx)
         self.cancelled_at, self.cancelled_by, self.cancel_reason = ctx.now, by, reason
-        label = CANCELLATION_REASONS.get(reason, reason)
-        who = {"buyer": "at the buyer's request", "seller": "by the seller"}.get(by, f"by {by}")
-        self._record(ctx, "cancelled", f"Order cancelled {who}: {label}", cancelled_by=by)
+        if detail is None:
+            label = CANCELLATION_REASONS.get(reason, reason)
+            who = {"buyer": "at the buyer's request", "seller": "by the seller"}.get(by, f"by {by}")
+            detail = f"Order cancelled {who}: {label}"
+        self._record(ctx, "cancelled", detail, cancelled_by=by, reason=reason)
         self._issue_refund(
             self.refundable,
-            reason="order_cancelled",
+            reason=refund_reason or "order_cancelled",
             source_type="cancellation",
             source_id=self.id,
             ctx=ctx,

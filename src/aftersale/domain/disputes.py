@@ -1,12 +1,14 @@
-"""Rule 6: disputes for a full or partial refund, negotiation, escalation and default outcomes."""
+"""Rule 6 (and 15): disputes for a full or partial refund, the seller's answers, the refund."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from aftersale.domain.context import Ctx
 from aftersale.domain.entities import Dispute, DisputeStatus, OrderStatus, new_id
 from aftersale.domain.errors import DomainError, InvalidState, NotFound, ValidationFailed
+from aftersale.domain.machines import move
 from aftersale.domain.money import parse_amount
 from aftersale.domain.order_state import OrderState
 from aftersale.domain.reasons import DISPUTE_REASONS, check_reason
@@ -14,6 +16,7 @@ from aftersale.domain.validate import text
 
 S = OrderStatus
 D = DisputeStatus
+NOT_SHIPPED = frozenset({S.AWAITING_PAYMENT, S.AWAITING_FULFILLMENT, S.AWAITING_SHIPMENT})
 
 
 def exceeds(amount: Decimal, left: Decimal, currency: str) -> DomainError:
@@ -24,34 +27,45 @@ def exceeds(amount: Decimal, left: Decimal, currency: str) -> DomainError:
     )
 
 
+def deadline_subject(dispute: Dispute) -> str:
+    """The subject of a dispute's answer deadlines in its current round (deadlines are
+    unique per kind and subject; the rule reads the dispute id before the dot)."""
+    return f"{dispute.id}.{dispute.rounds}" if dispute.rounds else dispute.id
+
+
 class DisputeRules(OrderState):
-    """Opening, answering, escalating and deciding disputes."""
+    """Opening disputes, the seller's answers and the refund that ends one."""
+
+    def _after_dispute(self, ctx: Ctx) -> None:
+        """Provided by TimerRules (declared here for the type checker)."""
+        raise AssertionError("Order composes TimerRules")
 
     def find_dispute(self, dispute_id: str) -> Dispute:
-        """The order's dispute with that id."""
+        """The order's dispute with that id (a deadline's subject may carry a round)."""
+        wanted = dispute_id.partition(".")[0]
         for d in self.disputes:
-            if d.id == dispute_id:
+            if d.id == wanted:
                 return d
         raise NotFound(f"dispute {dispute_id} not found")
 
     def dispute_refusal(self, ctx: Ctx) -> DomainError | None:
         """Why a dispute cannot be opened now, or None if it can."""
         p = self.policy
-        if self.status in (
-            S.AWAITING_PAYMENT,
-            S.AWAITING_FULFILLMENT,
-            S.AWAITING_SHIPMENT,
-            S.CANCELLED,
-        ):
+        if self.status in NOT_SHIPPED or self.status == S.CANCELLED:
             return DomainError("the order has not shipped", code="order_not_shipped")
         if self.status == S.SHIPPED:
             assert self.shipped_at is not None
-            if ctx.now < self.shipped_at + p.non_receipt:
-                opens = self.shipped_at + p.non_receipt
+            opens = self.shipped_at + p.non_receipt
+            if ctx.now < opens:
                 return DomainError(
                     "the order has not been delivered yet; a dispute for "
                     f"non-receipt can be opened from {opens:%Y-%m-%d}",
                     code="order_not_delivered",
+                )
+            if self.protection_ends_at is not None and ctx.now > self.protection_ends_at:
+                return DomainError(
+                    "the purchase protection of this order has ended",
+                    code="dispute_window_closed",
                 )
         elif self.status == S.COMPLETED or (
             self.delivered_at is not None and ctx.now > self.delivered_at + p.dispute_window
@@ -64,28 +78,55 @@ class DisputeRules(OrderState):
             return DomainError(
                 "this order already has an open dispute", code="dispute_already_open"
             )
+        if len(self.disputes) >= p.max_disputes_per_order:
+            return DomainError(
+                f"an order can have at most {p.max_disputes_per_order} disputes",
+                code="dispute_limit_reached",
+            )
         return None
+
+    def _asked(self, refund_type: object, amount: object) -> Decimal | None:
+        """The amount a full (None: what is left) or partial request asks for."""
+        if refund_type not in ("full", "partial"):
+            raise ValidationFailed("refund_type must be full or partial", field="refund_type")
+        if refund_type == "full":
+            return None
+        if amount is None:
+            raise ValidationFailed("enter the amount you are asking for", field="amount")
+        return parse_amount(amount, self.currency)
+
+    def _requested(self, asked: Decimal | None) -> Decimal:
+        left = self.refundable
+        requested = left if asked is None else asked
+        if requested > left or requested <= 0:
+            raise exceeds(requested, left, self.currency)
+        return requested
+
+    def _note_history(
+        self, dispute: Dispute, ctx: Ctx, action: str, amount: Decimal | None = None, **extra: Any
+    ) -> None:
+        """Add a step to the dispute's history (a new list: the repository diffs the old)."""
+        step: dict[str, Any] = {
+            "at": ctx.now.isoformat(),
+            "actor": ctx.actor.timeline_name,
+            "action": action,
+        }
+        if amount is not None:
+            step["amount"] = str(amount)
+        step.update({k: v for k, v in extra.items() if v is not None})
+        dispute.history = [*dispute.history, step]
 
     def open_dispute(
         self, *, reason: object, refund_type: object, amount: object, description: object, ctx: Ctx
     ) -> Dispute:
         """The buyer asks for a full or partial refund."""
         code = check_reason(reason, DISPUTE_REASONS)
-        if refund_type not in ("full", "partial"):
-            raise ValidationFailed("refund_type must be full or partial", field="refund_type")
+        asked = self._asked(refund_type, amount)
         story = text(description, "description", max_len=2000)
-        asked = None
-        if refund_type == "partial":
-            if amount is None:
-                raise ValidationFailed("a partial refund needs an amount", field="amount")
-            asked = parse_amount(amount, self.currency)
         refusal = self.dispute_refusal(ctx)
         if refusal is not None:
             raise refusal
-        left = self.refundable
-        requested = left if asked is None else asked
-        if requested > left or requested <= 0:
-            raise exceeds(requested, left, self.currency)
+        requested = self._requested(asked)
         dispute = Dispute(
             id=new_id("dsp"),
             order_id=self.id,
@@ -98,6 +139,7 @@ class DisputeRules(OrderState):
             respond_by=ctx.now + self.policy.seller_answer,
         )
         self.disputes.append(dispute)
+        self._note_history(dispute, ctx, "opened", requested, note=story)
         self._schedule("dispute_answer_timeout", dispute.id, dispute.respond_by)
         self._record(
             ctx,
@@ -117,8 +159,10 @@ class DisputeRules(OrderState):
         """Close the dispute with a refund of `amount` (checked against the ceiling first)."""
         if amount > self.refundable:
             raise exceeds(amount, self.refundable, self.currency)
-        dispute.status, dispute.resolved_at, dispute.resolved_by = D.RESOLVED, ctx.now, by
+        move(dispute, D.RESOLVED)
+        dispute.resolved_at, dispute.resolved_by = ctx.now, by
         dispute.resolution_amount, dispute.resolution_note = amount, note
+        self._note_history(dispute, ctx, "resolved", amount, note=note)
         self._record(
             ctx,
             "dispute_resolved",
@@ -129,7 +173,7 @@ class DisputeRules(OrderState):
             amount, reason="dispute", source_type="dispute", source_id=dispute.id, ctx=ctx
         )
         dispute.refund_id = refund.id if refund else None
-        self._try_complete(ctx)
+        self._after_dispute(ctx)
 
     def accept_dispute(self, dispute_id: str, ctx: Ctx) -> Dispute:
         """The seller agrees to the requested refund."""
@@ -139,17 +183,21 @@ class DisputeRules(OrderState):
         return dispute
 
     def _seller_answer(self, dispute: Dispute, ctx: Ctx) -> None:
-        dispute.status, dispute.seller_responded_at = D.SELLER_RESPONDED, ctx.now
+        move(dispute, D.SELLER_RESPONDED)
+        dispute.seller_responded_at = ctx.now
+        dispute.rounds += 1
         dispute.buyer_respond_by = ctx.now + self.policy.buyer_answer
-        self._schedule("dispute_buyer_timeout", dispute.id, dispute.buyer_respond_by)
+        self._schedule("dispute_buyer_timeout", deadline_subject(dispute), dispute.buyer_respond_by)
 
     def reject_dispute(self, dispute_id: str, *, reason: object, ctx: Ctx) -> Dispute:
-        """The seller refuses the claim; the buyer may escalate."""
+        """The seller refuses the claim; the buyer may modify it, escalate or withdraw."""
         why = text(reason, "reason", max_len=500)
         dispute = self.find_dispute(dispute_id)
         self._dispute_in(dispute, D.OPEN)
         dispute.seller_response, dispute.seller_reject_reason = "rejected", why
+        dispute.proposed_amount = None
         self._seller_answer(dispute, ctx)
+        self._note_history(dispute, ctx, "rejected", note=why)
         self._record(
             ctx,
             "dispute_rejected",
@@ -167,6 +215,7 @@ class DisputeRules(OrderState):
             raise exceeds(offer, self.refundable, self.currency)
         dispute.seller_response, dispute.proposed_amount = "proposed", offer
         self._seller_answer(dispute, ctx)
+        self._note_history(dispute, ctx, "proposed", offer)
         self._record(
             ctx,
             "dispute_proposal",
@@ -175,61 +224,11 @@ class DisputeRules(OrderState):
         )
         return dispute
 
-    def accept_proposal(self, dispute_id: str, ctx: Ctx) -> Dispute:
-        """The buyer takes the seller's offer."""
-        dispute = self.find_dispute(dispute_id)
-        self._dispute_in(dispute, D.SELLER_RESPONDED)
-        if dispute.proposed_amount is None:
-            raise InvalidState("the seller made no proposal to accept")
-        self._resolve(dispute, dispute.proposed_amount, ctx, note=None, by="buyer_accepted")
-        return dispute
-
-    def escalate_dispute(self, dispute_id: str, ctx: Ctx) -> Dispute:
-        """The buyer asks the platform to decide."""
-        dispute = self.find_dispute(dispute_id)
-        self._dispute_in(dispute, D.SELLER_RESPONDED)
-        dispute.status, dispute.escalated_at = D.ESCALATED, ctx.now
-        self._record(
-            ctx,
-            "dispute_escalated",
-            "The buyer escalated the dispute to the platform",
-            dispute_id=dispute.id,
-        )
-        return dispute
-
-    def decide_dispute(
-        self, dispute_id: str, *, refund_amount: object, note: object, ctx: Ctx
-    ) -> Dispute:
-        """Staff decide the dispute; the decision is final."""
-        amount = parse_amount(refund_amount, self.currency, field="refund_amount", allow_zero=True)
-        why = text(note, "note", max_len=2000)
-        dispute = self.find_dispute(dispute_id)
-        self._dispute_in(dispute, D.OPEN, D.SELLER_RESPONDED, D.ESCALATED)
-        self._resolve(dispute, amount, ctx, note=why, by="platform")
-        return dispute
-
-    def expire_dispute_answer(self, dispute_id: str, ctx: Ctx) -> None:
+    def expire_dispute_answer(self, subject: str, ctx: Ctx) -> None:
         """A seller silent past respond_by loses: the buyer is refunded what is left."""
-        dispute = self.find_dispute(dispute_id)
+        dispute = self.find_dispute(subject)
         if dispute.status == D.OPEN and ctx.now >= dispute.respond_by:
             amount = min(dispute.requested_amount, self.refundable)
             self._resolve(
                 dispute, amount, ctx, note="the seller did not answer in time", by="default"
             )
-
-    def expire_buyer_answer(self, dispute_id: str, ctx: Ctx) -> None:
-        """A buyer who neither accepts nor escalates in time: closed without refund."""
-        dispute = self.find_dispute(dispute_id)
-        if (
-            dispute.status == D.SELLER_RESPONDED
-            and dispute.buyer_respond_by is not None
-            and ctx.now >= dispute.buyer_respond_by
-        ):
-            dispute.status, dispute.closed_at = D.CLOSED, ctx.now
-            self._record(
-                ctx,
-                "dispute_closed",
-                "Dispute closed: the buyer did not answer in time",
-                dispute_id=dispute.id,
-            )
-            self._try_complete(ctx)

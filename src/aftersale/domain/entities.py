@@ -123,6 +123,7 @@ class Refund:
     succeeded_at: datetime | None = None
     failed_at: datetime | None = None
     failure_reason: str | None = None
+    note: str | None = None  # staff's words for a goodwill refund
 
 
 @dataclass(slots=True)
@@ -150,6 +151,7 @@ class Return:
     inspection_notes: str | None = None
     refund_id: str | None = None
     closed_at: datetime | None = None
+    receive_by: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -177,6 +179,12 @@ class Dispute:
     resolution_note: str | None = None
     closed_at: datetime | None = None
     refund_id: str | None = None
+    rounds: int = 0  # seller answers so far (reject or propose)
+    decide_by: datetime | None = None  # the platform's target once escalated
+    closed_reason: str | None = None  # withdrawn | buyer_timeout
+    # [{"at", "actor", "action", "amount"?, "note"?}], oldest first; replaced, never mutated
+    # in place (the repository compares it with what it loaded)
+    history: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from aftersale.domain.context import Ctx
-from aftersale.domain.entities import OrderStatus, RefundStatus
+from aftersale.domain.entities import OrderStatus, Refund, RefundStatus, new_id
 from aftersale.domain.errors import DomainError, InvalidState, ValidationFailed
+from aftersale.domain.machines import move
 from aftersale.domain.money import parse_amount
 from aftersale.domain.order_state import BUYER, ESCROW, IN_TRANSIT, OrderState
 from aftersale.domain.validate import text
@@ -38,6 +39,8 @@ class LifecycleRules(OrderState):
         self._move(S.AWAITING_FULFILLMENT, ctx)
         self.paid_amount, self.payment_method, self.payment_reference = value, str(method), ref
         self.paid_at = ctx.now
+        self.ship_by = ctx.now + timedelta(days=self.ship_by_days)
+        self._schedule("ship_timeout", self.id, self.ship_by)
         self._post(ctx, "payment", (BUYER, -value), (ESCROW, value))
         self._record(ctx, "paid", f"Paid {value} {self.currency} by {method}")
 
@@ -78,6 +81,8 @@ class LifecycleRules(OrderState):
             )
         self._move(S.SHIPPED, ctx)
         self.shipped_at, self.carrier, self.tracking_number = ctx.now, carrier_name, tracking
+        self.protection_ends_at = ctx.now + timedelta(days=self.delivery_days)
+        self._schedule("protection_end", self.id, self.protection_ends_at)
         self._record(ctx, "shipped", f"Shipped with {carrier_name}, tracking {tracking}")
 
     def deliver(self, ctx: Ctx) -> None:
@@ -87,7 +92,10 @@ class LifecycleRules(OrderState):
         self._move(S.DELIVERED, ctx)
         self.delivered_at = ctx.now
         self._schedule("order_complete", self.id, self.completion_due())
-        who = "The buyer confirmed receipt" if ctx.actor.role == "buyer" else "Delivered"
+        who = {
+            "buyer": "The buyer confirmed receipt",
+            "system": "Receipt confirmed automatically: the purchase protection period ended",
+        }.get(str(ctx.actor.role), "Delivered")
         self._record(ctx, "delivered", who)
 
     def close_unpaid(self, ctx: Ctx) -> None:
@@ -106,11 +114,8 @@ class LifecycleRules(OrderState):
         refund = self.find_refund(refund_id)
         if refund.status != RefundStatus.PENDING:
             raise InvalidState(f"refund {refund_id} is {refund.status}")
-        refund.status, refund.gateway_reference, refund.processing_at = (
-            RefundStatus.PROCESSING,
-            reference,
-            ctx.now,
-        )
+        move(refund, RefundStatus.PROCESSING)
+        refund.gateway_reference, refund.processing_at = reference, ctx.now
         self.updated_at = ctx.now
         if check_at is not None:
             self._schedule("refund_settle", refund.id, check_at)
@@ -118,9 +123,8 @@ class LifecycleRules(OrderState):
     def refund_succeeded(self, refund_id: str, ctx: Ctx) -> None:
         """The refund has been credited to the buyer."""
         refund = self.find_refund(refund_id)
-        if refund.status not in (RefundStatus.PENDING, RefundStatus.PROCESSING):
-            raise InvalidState(f"refund {refund_id} is {refund.status}")
-        refund.status, refund.succeeded_at = RefundStatus.SUCCEEDED, ctx.now
+        move(refund, RefundStatus.SUCCEEDED)
+        refund.succeeded_at = ctx.now
         self._post(ctx, "refund_settled", (IN_TRANSIT, -refund.amount), (BUYER, refund.amount))
         self._record(
             ctx,
@@ -132,13 +136,8 @@ class LifecycleRules(OrderState):
     def refund_failed(self, refund_id: str, *, failure: str, ctx: Ctx) -> None:
         """The gateway could not credit the refund: the money goes back to escrow."""
         refund = self.find_refund(refund_id)
-        if refund.status not in (RefundStatus.PENDING, RefundStatus.PROCESSING):
-            raise InvalidState(f"refund {refund_id} is {refund.status}")
-        refund.status, refund.failed_at, refund.failure_reason = (
-            RefundStatus.FAILED,
-            ctx.now,
-            failure[:500],
-        )
+        move(refund, RefundStatus.FAILED)
+        refund.failed_at, refund.failure_reason = ctx.now, failure[:500]
         self.refunded_amount -= refund.amount
         self._post(ctx, "refund_failed", (IN_TRANSIT, -refund.amount), (ESCROW, refund.amount))
         self._record(
@@ -167,3 +166,28 @@ class LifecycleRules(OrderState):
             source_id=failed.id,
             ctx=ctx,
         )
+
+    def goodwill_refund(self, *, amount: object, reason: object, ctx: Ctx) -> Refund:
+        """Staff refund part of an order as a goodwill gesture (rule 14)."""
+        value = parse_amount(amount, self.currency)
+        why = text(reason, "reason", max_len=500)
+        if self.status in (S.AWAITING_PAYMENT, S.CANCELLED, S.COMPLETED):
+            raise InvalidState(
+                f"the order is {self.status}; only a paid order that is still open can be refunded"
+            )
+        if value > self.refundable:
+            raise DomainError(
+                f"a refund of {value} {self.currency} exceeds the {self.refundable} "
+                f"{self.currency} still refundable",
+                code="refund_exceeds_paid",
+            )
+        refund = self._issue_refund(
+            value,
+            reason="goodwill",
+            source_type="goodwill",
+            source_id=new_id("gwr"),
+            ctx=ctx,
+            note=why,
+        )
+        assert refund is not None  # (the amount is positive)
+        return refund

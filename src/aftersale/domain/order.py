@@ -4,38 +4,52 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from aftersale.domain.cancellation import CancellationRules
 from aftersale.domain.context import Ctx
-from aftersale.domain.disputes import DisputeRules
+from aftersale.domain.dispute_rounds import DisputeRoundRules
 from aftersale.domain.entities import OrderStatus, new_id
 from aftersale.domain.errors import ValidationFailed
 from aftersale.domain.lifecycle import LifecycleRules
+from aftersale.domain.lines import OrderLine
 from aftersale.domain.money import check_currency, parse_amount
-from aftersale.domain.order_state import OrderItem
 from aftersale.domain.policy import Policy
 from aftersale.domain.returns import ReturnRules
+from aftersale.domain.timers import TimerRules
 from aftersale.domain.validate import text
 
 
-class Order(LifecycleRules, CancellationRules, ReturnRules, DisputeRules):
+class Order(LifecycleRules, CancellationRules, ReturnRules, TimerRules, DisputeRoundRules):
     """An order with its cancellation requests, refunds, returns, disputes and timeline."""
+
+    # deadline kind -> the rule it applies (the one list of the order's deadline kinds)
+    DEADLINES: ClassVar[dict[str, str]] = {
+        "cancellation_timeout": "expire_cancellation",
+        "unpaid_close": "_close_unpaid",
+        "order_complete": "_complete_due",
+        "return_answer_timeout": "expire_return_answer",
+        "return_ship_timeout": "expire_return_shipping",
+        "return_receive_timeout": "expire_return_receipt",
+        "dispute_answer_timeout": "expire_dispute_answer",
+        "dispute_buyer_timeout": "expire_buyer_answer",
+        "ship_timeout": "expire_ship_by",
+        "protection_end": "expire_protection",
+    }
 
     def fire_deadline(self, kind: str, subject_id: str, ctx: Ctx) -> None:
         """Apply the rule a deadline stands for; one whose moment has passed does nothing."""
-        handlers: dict[str, Callable[[str, Ctx], None]] = {
-            "cancellation_timeout": self.expire_cancellation,
-            "unpaid_close": lambda _id, c: self.close_unpaid(c),
-            "order_complete": lambda _id, c: self._try_complete(c),
-            "return_answer_timeout": self.expire_return_answer,
-            "return_ship_timeout": self.expire_return_shipping,
-            "dispute_answer_timeout": self.expire_dispute_answer,
-            "dispute_buyer_timeout": self.expire_buyer_answer,
-        }
-        if kind not in handlers:
+        name = self.DEADLINES.get(kind)
+        if name is None:
             raise ValueError(f"unknown deadline kind {kind!r}")
-        handlers[kind](subject_id, ctx)
+        rule: Callable[[str, Ctx], None] = getattr(self, name)
+        rule(subject_id, ctx)
+
+    def _close_unpaid(self, _subject: str, ctx: Ctx) -> None:
+        self.close_unpaid(ctx)
+
+    def _complete_due(self, _subject: str, ctx: Ctx) -> None:
+        self._try_complete(ctx)
 
 
 class ReplayedOrder(Order):
@@ -47,17 +61,7 @@ class ReplayedOrder(Order):
         self._note(ctx, event, detail)
 
 
-ORDER_DEADLINES = frozenset(
-    {
-        "cancellation_timeout",
-        "unpaid_close",
-        "order_complete",
-        "return_answer_timeout",
-        "return_ship_timeout",
-        "dispute_answer_timeout",
-        "dispute_buyer_timeout",
-    }
-)
+ORDER_DEADLINES = frozenset(Order.DEADLINES)
 
 
 def create_order(
@@ -72,6 +76,8 @@ def create_order(
     ctx: Ctx,
     order_id: str | None = None,
     kind: type[Order] = Order,
+    ship_by_days: object = None,
+    delivery_days: object = None,
 ) -> Order:
     """Place a new order awaiting payment, validating every line (`kind`: ReplayedOrder to
     replay an imported order's past)."""
@@ -85,6 +91,8 @@ def create_order(
         else parse_amount(shipping_fee, cur, field="shipping_fee", allow_zero=True)
     )
     total = sum((line.subtotal for line in lines), Decimal(0)) + fee
+    ship_days = _days(ship_by_days, "ship_by_days", policy.seller_ship_days, 30)
+    protection_days = _days(delivery_days, "delivery_days", policy.delivery_protection_days, 90)
     order = kind(
         id=order_id or new_id("ord"),
         buyer_id=buyer_id,
@@ -98,17 +106,28 @@ def create_order(
         policy=policy,
         created_at=ctx.now,
         updated_at=ctx.now,
+        ship_by_days=ship_days,
+        delivery_days=protection_days,
     )
     order._schedule("unpaid_close", order.id, ctx.now + policy.unpaid_close)
     order._record(ctx, "placed", f"Order placed: {total} {cur}")
     return order
 
 
-def _parse_items(items: object, currency: str) -> list[OrderItem]:
+def _days(value: object, field: str, default: int, most: int) -> int:
+    """A whole number of days from 1 to `most` (None: the policy's default)."""
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+        raise ValidationFailed(f"{field} must be a whole number from 1 to {most}", field=field)
+    return value
+
+
+def _parse_items(items: object, currency: str) -> list[OrderLine]:
     """Validate order lines: unique SKUs, whole quantities, exact prices."""
     if not isinstance(items, list) or not 1 <= len(items) <= 200:
         raise ValidationFailed("items must be a list of 1 to 200 lines", field="items")
-    lines: list[OrderItem] = []
+    lines: list[OrderLine] = []
     for raw in items:
         if not isinstance(raw, dict):
             raise ValidationFailed("each item is an object", field="items")
@@ -119,7 +138,7 @@ def _parse_items(items: object, currency: str) -> list[OrderItem]:
                 "quantity must be a whole number from 1 to 100000", field="items"
             )
         lines.append(
-            OrderItem(
+            OrderLine(
                 sku=text(line.get("sku"), "sku", max_len=100),
                 title=text(line.get("title"), "title", max_len=300),
                 quantity=qty,

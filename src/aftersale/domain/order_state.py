@@ -23,6 +23,7 @@ from aftersale.domain.entities import (
     new_id,
 )
 from aftersale.domain.errors import DomainError, InvalidState, NotFound
+from aftersale.domain.lines import OrderLine
 from aftersale.domain.money import Money, exponent
 from aftersale.domain.policy import Policy
 
@@ -54,19 +55,7 @@ BUYER, ESCROW, IN_TRANSIT, SELLER, PLATFORM = (
 )
 
 
-@dataclass(slots=True)
-class OrderItem:
-    """A line of an order."""
-
-    sku: str
-    title: str
-    quantity: int
-    unit_price: Decimal
-
-    @property
-    def subtotal(self) -> Decimal:
-        """Quantity times unit price."""
-        return self.unit_price * self.quantity
+OrderItem = OrderLine  # (the older name)
 
 
 @dataclass(eq=False)
@@ -77,7 +66,7 @@ class OrderState:
     buyer_id: str
     seller_id: str
     currency: str
-    items: list[OrderItem]
+    items: list[OrderLine]
     shipping_fee: Decimal
     total: Decimal
     status: OrderStatus
@@ -102,6 +91,11 @@ class OrderState:
     cancelled_at: datetime | None = None
     cancelled_by: str | None = None
     cancel_reason: str | None = None
+    ship_by_days: int = 7  # the seller's processing time, kept from the order's creation
+    delivery_days: int = 60  # the promised delivery time (purchase protection)
+    ship_by: datetime | None = None  # paid_at + ship_by_days
+    protection_ends_at: datetime | None = None  # shipped_at + delivery_days + extensions
+    protection_extensions: int = 0
     cancellations: list[CancellationRequest] = field(default_factory=list)
     refunds: list[Refund] = field(default_factory=list)
     returns: list[Return] = field(default_factory=list)
@@ -204,7 +198,14 @@ class OrderState:
                 )
 
     def _issue_refund(
-        self, amount: Decimal, *, reason: str, source_type: str, source_id: str, ctx: Ctx
+        self,
+        amount: Decimal,
+        *,
+        reason: str,
+        source_type: str,
+        source_id: str,
+        ctx: Ctx,
+        note: str | None = None,
     ) -> Refund | None:
         """Take `amount` out of escrow as a refund to the buyer; over the ceiling raises."""
         if amount <= 0:
@@ -232,6 +233,7 @@ class OrderState:
             expected_by=ctx.calendar.add_working_days(
                 ctx.now, p.refund_promise_working_days, self.buyer_country
             ),
+            note=note,
         )
         self.refunds.append(refund)
         self.refunded_amount += amount
@@ -240,7 +242,7 @@ class OrderState:
         self._record(
             ctx,
             "refund_created",
-            f"Refund of {amount} {self.currency} created ({reason}); expected by "
+            f"Refund of {amount} {self.currency} created ({note or reason}); expected by "
             f"{refund.expected_by:%Y-%m-%d}",
             refund_id=refund.id,
             amount=str(amount),

@@ -22,9 +22,15 @@ class Policy:
     seller_answer_days: int = 5
     buyer_answer_days: int = 5
     return_ship_days: int = 10
-    non_receipt_days: int = 45
+    non_receipt_days: int = 10
     unpaid_close_days: int = 20
     platform_fee_percent: int = 0
+    seller_ship_days: int = 7
+    delivery_protection_days: int = 60
+    return_receive_days: int = 15
+    dispute_rounds: int = 3
+    max_disputes_per_order: int = 2
+    platform_answer_days: int = 7
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -70,6 +76,16 @@ class Policy:
     def non_receipt(self) -> timedelta:
         """How long after shipment a non-delivered order may be disputed."""
         return timedelta(days=self.non_receipt_days)
+
+    @property
+    def return_receive(self) -> timedelta:
+        """How long a seller has to receive a returned parcel after the buyer ships it."""
+        return timedelta(days=self.return_receive_days)
+
+    @property
+    def platform_answer(self) -> timedelta:
+        """The platform's target for deciding an escalated dispute."""
+        return timedelta(days=self.platform_answer_days)
 
     @property
     def unpaid_close(self) -> timedelta:

@@ -24,6 +24,10 @@ RETURN_REASONS: dict[str, str] = {
     "other": "Other reason",
 }
 
+# Return reasons that are the seller's fault: a return of everything still refundable for
+# one of them refunds the shipping fee too (rule 13).
+SELLER_FAULT_RETURNS = frozenset({"not_as_described", "wrong_item", "damaged", "defective"})
+
 DISPUTE_REASONS: dict[str, str] = {
     "not_received": "Order not received",
     "not_as_described": "Item not as described",

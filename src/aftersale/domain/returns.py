@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 from decimal import Decimal
-from typing import Any
 
 from aftersale.domain.context import Ctx
 from aftersale.domain.entities import OrderStatus, Return, ReturnStatus, new_id
 from aftersale.domain.errors import DomainError, InvalidState, NotFound, ValidationFailed
+from aftersale.domain.lines import check_available, parse_quantities
+from aftersale.domain.machines import move
 from aftersale.domain.order_state import OrderState
-from aftersale.domain.reasons import RETURN_REASONS, check_reason
+from aftersale.domain.reasons import RETURN_REASONS, SELLER_FAULT_RETURNS, check_reason
 from aftersale.domain.validate import optional_text, text
 
 S = OrderStatus
@@ -33,7 +34,7 @@ class ReturnRules(OrderState):
         """Per SKU, how many units are not yet claimed by a live or refunded return."""
         left: Counter[str] = Counter()
         for item in self.items:
-            left[item.sku] += item.quantity
+            left[item.sku] += item.remaining
         for r in self.returns:
             if r.status in COUNTED:
                 for line in r.items:
@@ -58,7 +59,7 @@ class ReturnRules(OrderState):
                 f"condition must be one of: {', '.join(CONDITIONS)}", field="condition"
             )
         note = optional_text(description, "description", max_len=2000)
-        wanted = _parse_lines(items)
+        wanted = parse_quantities(items)
         if self.status in (S.COMPLETED,) or (
             self.status == S.DELIVERED and not self.return_window_open(ctx)
         ):
@@ -69,15 +70,13 @@ class ReturnRules(OrderState):
         if self.status != S.DELIVERED:
             raise DomainError("the order has not been delivered yet", code="order_not_delivered")
         left = self.returnable_quantities()
+        check_available(wanted, {i.sku: left[i.sku] for i in self.items}, "returned")
         prices = {i.sku: i.unit_price for i in self.items}
-        for sku, qty in wanted.items():
-            if sku not in prices:
-                raise ValidationFailed(f"{sku} is not on this order", field="items")
-            if qty > left[sku]:
-                raise ValidationFailed(
-                    f"only {max(left[sku], 0)} of {sku} can still be returned", field="items"
-                )
         amount = sum((prices[sku] * qty for sku, qty in wanted.items()), Decimal(0))
+        if code in SELLER_FAULT_RETURNS and all(
+            wanted.get(sku, 0) == n for sku, n in left.items()
+        ):  # everything still returnable goes back, for the seller's fault: the fee too
+            amount += self.shipping_fee
         ret = Return(
             id=new_id("ret"),
             order_id=self.id,
@@ -108,7 +107,8 @@ class ReturnRules(OrderState):
         """The seller (or the timeout) approves a return request."""
         ret = self.find_return(return_id)
         self._return_in(ret, R.REQUESTED)
-        ret.status, ret.approved_at = R.APPROVED, ctx.now
+        move(ret, R.APPROVED)
+        ret.approved_at = ctx.now
         ret.ship_by = ctx.now + self.policy.return_ship
         self._schedule("return_ship_timeout", ret.id, ret.ship_by)
         who = "automatically: the seller did not answer" if ctx.actor.role == "system" else ""
@@ -120,7 +120,8 @@ class ReturnRules(OrderState):
         why = text(reason, "reason", max_len=500)
         ret = self.find_return(return_id)
         self._return_in(ret, R.REQUESTED)
-        ret.status, ret.rejected_at, ret.reject_reason = R.REJECTED, ctx.now, why
+        move(ret, R.REJECTED)
+        ret.rejected_at, ret.reject_reason = ctx.now, why
         self._record(ctx, "return_rejected", f"Return rejected: {why}", return_id=ret.id)
         self._try_complete(ctx)
         return ret
@@ -135,8 +136,10 @@ class ReturnRules(OrderState):
         self._return_in(ret, R.APPROVED)
         if ret.ship_by is not None and ctx.now > ret.ship_by:
             raise InvalidState("the time to ship this return back has passed")
-        ret.status, ret.shipped_at = R.IN_TRANSIT, ctx.now
-        ret.carrier, ret.tracking_number = carrier_name, tracking
+        move(ret, R.IN_TRANSIT)
+        ret.shipped_at, ret.carrier, ret.tracking_number = ctx.now, carrier_name, tracking
+        ret.receive_by = ctx.now + self.policy.return_receive
+        self._schedule("return_receive_timeout", ret.id, ret.receive_by)
         self._record(
             ctx,
             "return_shipped",
@@ -156,7 +159,8 @@ class ReturnRules(OrderState):
         self._return_in(ret, R.IN_TRANSIT)
         ret.received_at, ret.inspection_notes = ctx.now, note
         if not condition_ok:
-            ret.status, ret.rejected_at = R.REJECTED, ctx.now
+            move(ret, R.REJECTED)
+            ret.rejected_at = ctx.now
             ret.reject_reason = note or "the items failed inspection"
             self._record(
                 ctx,
@@ -165,8 +169,17 @@ class ReturnRules(OrderState):
                 return_id=ret.id,
             )
         else:
-            ret.status = R.REFUNDED
-            self._record(ctx, "return_received", "Return inspected and accepted", return_id=ret.id)
+            move(ret, R.REFUNDED)
+            for line in self.items:
+                line.returned_quantity += sum(
+                    int(x["quantity"]) for x in ret.items if x["sku"] == line.sku
+                )
+            accepted = (
+                "Return not received in time: refunded as if it arrived in good condition"
+                if ctx.actor.role == "system"
+                else "Return inspected and accepted"
+            )
+            self._record(ctx, "return_received", accepted, return_id=ret.id)
             refund = self._issue_refund(
                 min(ret.amount, self.refundable),
                 reason="return",
@@ -188,26 +201,21 @@ class ReturnRules(OrderState):
         """An approved return the buyer never shipped closes."""
         ret = self.find_return(return_id)
         if ret.status == R.APPROVED and ret.ship_by is not None and ctx.now >= ret.ship_by:
-            ret.status, ret.closed_at = R.CLOSED, ctx.now
+            move(ret, R.CLOSED)
+            ret.closed_at = ctx.now
             self._record(
                 ctx, "return_closed", "Return closed: not shipped back in time", return_id=ret.id
             )
             self._try_complete(ctx)
 
-
-def _parse_lines(items: object) -> Counter[str]:
-    """Validate [{"sku", "quantity"}] lines and add up quantities per SKU."""
-    if not isinstance(items, list) or not items or len(items) > 100:
-        raise ValidationFailed("items must be a list of 1 to 100 lines", field="items")
-    wanted: Counter[str] = Counter()
-    for line in items:
-        if not isinstance(line, dict):
-            raise ValidationFailed("each item needs a sku and a quantity", field="items")
-        sku: Any = line.get("sku")
-        qty: Any = line.get("quantity")
-        if not isinstance(sku, str) or not sku:
-            raise ValidationFailed("each item needs a sku", field="items")
-        if isinstance(qty, bool) or not isinstance(qty, int) or qty < 1:
-            raise ValidationFailed("each quantity must be a whole number >= 1", field="items")
-        wanted[sku] += qty
-    return wanted
+    def expire_return_receipt(self, return_id: str, ctx: Ctx) -> None:
+        """A returned parcel the seller has not received in time is refunded as if it had
+        arrived in good condition (rule 12)."""
+        ret = self.find_return(return_id)
+        if ret.status == R.IN_TRANSIT and ret.receive_by is not None and ctx.now >= ret.receive_by:
+            self.receive_return(
+                return_id,
+                condition_ok=True,
+                notes="not received by the seller in time",
+                ctx=ctx,
+            )

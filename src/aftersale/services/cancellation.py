@@ -49,8 +49,14 @@ def reject_cancellation(
     )
 
 
-def seller_cancel(rt: Runtime, actor: Actor, order_id: str, *, reason: object) -> dict[str, Any]:
-    """The seller cancels an unshipped order."""
+def seller_cancel(
+    rt: Runtime, actor: Actor, order_id: str, *, reason: object, items: object = None
+) -> dict[str, Any]:
+    """The seller cancels an unshipped order, or some quantities of its lines."""
     return change_order(
-        rt, actor, "seller_cancel", order_id, lambda o, c: o.seller_cancel(reason=reason, ctx=c)
+        rt,
+        actor,
+        "seller_cancel",
+        order_id,
+        lambda o, c: o.seller_cancel(reason=reason, items=items, ctx=c),
     )

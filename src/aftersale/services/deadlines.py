@@ -15,6 +15,8 @@ from aftersale.services.runtime import Runtime
 
 log = logging.getLogger("aftersale.worker")
 REFUND_DEADLINES = frozenset({"refund_submit", "refund_settle"})
+RECHECK = timedelta(hours=1)  # how soon to ask again about a refund still processing
+MIN_RECHECK = timedelta(minutes=1)
 
 
 def fire_due(
@@ -38,25 +40,33 @@ def fire_due(
         order_ids = [d.order_id for d in batch]
         # locked before the savepoint, so rolling the savepoint back keeps the locks
         orders = uow.orders.get_many(order_ids, lock=True, history=False)
-        together = True
+        later: Later = {}
         try:
             with uow.savepoint():
-                _fire_together(rt, uow, batch, orders)
+                _fire_together(rt, uow, batch, orders, later)
+            fired = [d.seq for d in batch if d.seq not in later]
         except Exception:
             log.warning("a deadline of the batch failed; firing it item by item", exc_info=True)
-            together = False
-        if together:
-            fired = [d.seq for d in batch]
-        else:  # the batch's writes were undone: reload the orders, go one by one
+            # the batch's writes were undone: reload the orders, go one by one
+            later.clear()
             orders = uow.orders.get_many(order_ids, lock=True, history=False)
-            fired = _fire_one_by_one(rt, uow, batch, orders)
+            fired = _fire_one_by_one(rt, uow, batch, orders, later)
         uow.deadlines.mark_fired(fired, rt.clock.now() if rt.test_clock is None else until)
+        for seq, due_at in later.items():  # a refund still processing: look again then
+            uow.deadlines.reschedule(seq, due_at=due_at)
         uow.commit()
         return len(batch)
 
 
+Later = dict[int, datetime]  # deadlines to fire again later (seq -> new due time)
+
+
 def _fire_together(
-    rt: Runtime, uow: UnitOfWork, batch: list[DueDeadline], orders: dict[str, Order]
+    rt: Runtime,
+    uow: UnitOfWork,
+    batch: list[DueDeadline],
+    orders: dict[str, Order],
+    later: Later,
 ) -> None:
     """The fast path: apply every deadline in memory, in the batch's order, then write each
     table once for the whole batch. Raises on the first item that fails."""
@@ -66,13 +76,19 @@ def _fire_together(
         order = orders.get(d.order_id)
         if order is None:
             raise LookupError(f"order {d.order_id} does not exist")
-        _apply(rt, order, d, sent)
+        again = _apply(rt, order, d, sent)
+        if again is not None:
+            later[d.seq] = again
         touched[order.id] = order
     uow.orders.save_many(list(touched.values()))
 
 
 def _fire_one_by_one(
-    rt: Runtime, uow: UnitOfWork, batch: list[DueDeadline], orders: dict[str, Order]
+    rt: Runtime,
+    uow: UnitOfWork,
+    batch: list[DueDeadline],
+    orders: dict[str, Order],
+    later: Later,
 ) -> list[int]:
     """The safe path: each deadline in a savepoint of its own; a failing one is postponed."""
     fired: list[int] = []
@@ -82,9 +98,12 @@ def _fire_one_by_one(
             with uow.savepoint():
                 if order is None:
                     raise LookupError(f"order {d.order_id} does not exist")
-                _apply(rt, order, d)
+                again = _apply(rt, order, d)
                 uow.orders.save_many([order])
-            fired.append(d.seq)
+            if again is None:
+                fired.append(d.seq)
+            else:
+                later[d.seq] = again
         except Exception as exc:  # one bad item is set aside, never blocks the batch
             log.exception("deadline %s %s failed", d.kind, d.subject_id)
             # the order's in-memory state may be half-changed: reload it for later items
@@ -132,22 +151,26 @@ def _send_refunds(rt: Runtime, batch: list[DueDeadline], orders: dict[str, Order
     return {r.key: (r, answers[r.key]) for r in requests}
 
 
-def _apply(rt: Runtime, order: Order, d: DueDeadline, sent: Sent | None = None) -> None:
-    """Apply one deadline to its order in memory, as of the deadline's own due time."""
+def _apply(rt: Runtime, order: Order, d: DueDeadline, sent: Sent | None = None) -> datetime | None:
+    """Apply one deadline to its order in memory, as of the deadline's own due time; returns
+    when to fire it again, if the rule is not done (a refund still processing)."""
     ctx = Ctx(actor=SYSTEM, now=d.due_at, calendar=rt.calendar)
     if d.kind in ORDER_DEADLINES:
         order.fire_deadline(d.kind, d.subject_id, ctx)
-    elif d.kind in REFUND_DEADLINES:
-        _settle_refund(rt, order, d, ctx, sent or {})
-    else:
-        raise ValueError(f"unknown deadline kind {d.kind}")
+        return None
+    if d.kind in REFUND_DEADLINES:
+        return _settle_refund(rt, order, d, ctx, sent or {})
+    raise ValueError(f"unknown deadline kind {d.kind}")
 
 
-def _settle_refund(rt: Runtime, order: Order, d: DueDeadline, ctx: Ctx, sent: Sent) -> None:
-    """Send a refund to the gateway (idempotent on the refund id) or check on it."""
+def _settle_refund(
+    rt: Runtime, order: Order, d: DueDeadline, ctx: Ctx, sent: Sent
+) -> datetime | None:
+    """Send a refund to the gateway (idempotent on the refund id) or check on it; returns
+    when to look again while the gateway is still crediting it."""
     refund = order.find_refund(d.subject_id)
     if refund.status not in ("pending", "processing"):
-        return
+        return None
     if refund.status == "pending":
         request = _refund_request(order, refund.id, ctx.now)
         assert request is not None
@@ -171,8 +194,9 @@ def _settle_refund(rt: Runtime, order: Order, d: DueDeadline, ctx: Ctx, sent: Se
             check_at=answer.settles_at or ctx.now + timedelta(days=1),
             ctx=ctx,
         )
-    else:  # still processing: look again later, under a new deadline key
-        raise RuntimeError(f"refund {refund.id} is still processing at the gateway")
+    else:  # still processing: the same deadline looks again later
+        return max(answer.settles_at or ctx.now + RECHECK, ctx.now + MIN_RECHECK)
+    return None
 
 
 def run_until(rt: Runtime, target: datetime, *, limit: int = 500) -> int:

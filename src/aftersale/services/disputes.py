@@ -16,7 +16,7 @@ from aftersale.services.views import dispute_view
 
 
 def _present(order: Order, ctx: Ctx, dispute: Dispute) -> dict[str, Any]:
-    return dispute_view(dispute, order.currency)
+    return dispute_view(dispute, order.currency, ctx, order)
 
 
 def open_dispute(
@@ -55,7 +55,8 @@ def get_dispute(rt: Runtime, actor: Actor, dispute_id: str) -> dict[str, Any]:
     require_role(actor, "read")
     with rt.uow(readonly=True) as uow:
         order = visible_order(uow, actor, owner_of(uow, "dispute", dispute_id), lock=False)
-        return dispute_view(order.find_dispute(dispute_id), order.currency)
+        dispute = order.find_dispute(dispute_id)
+        return dispute_view(dispute, order.currency, rt.ctx(actor), order)
 
 
 def accept_dispute(rt: Runtime, actor: Actor, dispute_id: str) -> dict[str, Any]:
@@ -111,4 +112,32 @@ def resolve(
         "resolve_dispute",
         dispute_id,
         lambda o, c: o.decide_dispute(dispute_id, refund_amount=refund_amount, note=note, ctx=c),
+    )
+
+
+def modify(
+    rt: Runtime,
+    actor: Actor,
+    dispute_id: str,
+    *,
+    refund_type: object,
+    amount: object = None,
+    description: object = None,
+) -> dict[str, Any]:
+    """The buyer changes the request after the seller's answer (another round)."""
+    return _on_dispute(
+        rt,
+        actor,
+        "modify_dispute",
+        dispute_id,
+        lambda o, c: o.modify_dispute(
+            dispute_id, refund_type=refund_type, amount=amount, description=description, ctx=c
+        ),
+    )
+
+
+def withdraw(rt: Runtime, actor: Actor, dispute_id: str) -> dict[str, Any]:
+    """The buyer gives the dispute up."""
+    return _on_dispute(
+        rt, actor, "withdraw_dispute", dispute_id, lambda o, c: o.withdraw_dispute(dispute_id, c)
     )

@@ -23,6 +23,8 @@ def place_order(
     currency: object,
     items: object,
     shipping_fee: object = None,
+    ship_by_days: object = None,
+    delivery_days: object = None,
 ) -> dict[str, Any]:
     """Create an order awaiting payment (the storefront's call)."""
     require_role(actor, "create_order")
@@ -42,6 +44,8 @@ def place_order(
             buyer_country=buyer.country,
             policy=rt.policy,
             ctx=ctx,
+            ship_by_days=ship_by_days,
+            delivery_days=delivery_days,
         )
         uow.orders.add(order)
         view = order_view(order, ctx)
@@ -109,3 +113,10 @@ def list_orders(
         )
         ctx = rt.ctx(actor)
         return {"items": [order_view(o, ctx) for o in orders], "next_cursor": nxt}
+
+
+def extend_protection(rt: Runtime, actor: Actor, order_id: str, *, days: object) -> dict[str, Any]:
+    """The seller (or staff) extend a shipped order's purchase protection."""
+    return change_order(
+        rt, actor, "extend_protection", order_id, lambda o, c: o.extend_protection(days=days, ctx=c)
+    )

@@ -41,3 +41,17 @@ def choose_refund_destination(
         order_id,
         lambda o, c: o.choose_refund_destination(refund_to, c),
     )
+
+
+def goodwill_refund(
+    rt: Runtime, actor: Actor, order_id: str, *, amount: object, reason: object
+) -> dict[str, Any]:
+    """Staff refund part of an order as a goodwill gesture; answers with the refund."""
+    return change_order(
+        rt,
+        actor,
+        "goodwill_refund",
+        order_id,
+        lambda o, c: o.goodwill_refund(amount=amount, reason=reason, ctx=c),
+        lambda o, c, refund: refund_view(refund, overdue_at=c.now),
+    )

@@ -16,7 +16,7 @@ from aftersale.services.views import return_view
 
 
 def _present(order: Order, ctx: Ctx, ret: Return) -> dict[str, Any]:
-    return return_view(ret, order.currency)
+    return return_view(ret, order.currency, ctx)
 
 
 def open_return(
@@ -55,7 +55,7 @@ def get_return(rt: Runtime, actor: Actor, return_id: str) -> dict[str, Any]:
     require_role(actor, "read")
     with rt.uow(readonly=True) as uow:
         order = visible_order(uow, actor, owner_of(uow, "return", return_id), lock=False)
-        return return_view(order.find_return(return_id), order.currency)
+        return return_view(order.find_return(return_id), order.currency, rt.ctx(actor))
 
 
 def approve_return(rt: Runtime, actor: Actor, return_id: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from aftersale.domain.actions import allowed_actions
+from aftersale.domain.actions import allowed_actions, dispute_actions, return_actions
 from aftersale.domain.context import Ctx
 from aftersale.domain.entities import CancellationRequest, Dispute, Refund, Return
 from aftersale.domain.money import Money
@@ -65,14 +65,15 @@ def refund_view(r: Refund, *, overdue_at: datetime | None = None) -> dict[str, A
         "succeeded_at": iso(r.succeeded_at),
         "failed_at": iso(r.failed_at),
         "failure_reason": r.failure_reason,
+        "note": r.note,
     }
     if overdue_at is not None:
         view["overdue"] = r.status in ("pending", "processing") and overdue_at > r.expected_by
     return view
 
 
-def return_view(r: Return, currency: str) -> dict[str, Any]:
-    """A return."""
+def return_view(r: Return, currency: str, ctx: Ctx | None = None) -> dict[str, Any]:
+    """A return, with the actions open to the caller (`ctx`) on it."""
     return {
         "id": r.id,
         "order_id": r.order_id,
@@ -95,11 +96,15 @@ def return_view(r: Return, currency: str) -> dict[str, Any]:
         "inspection_notes": r.inspection_notes,
         "refund_id": r.refund_id,
         "closed_at": iso(r.closed_at),
+        "receive_by": iso(r.receive_by),
+        "allowed_actions": return_actions(r, ctx) if ctx is not None else [],
     }
 
 
-def dispute_view(d: Dispute, currency: str) -> dict[str, Any]:
-    """A dispute."""
+def dispute_view(
+    d: Dispute, currency: str, ctx: Ctx | None = None, order: Order | None = None
+) -> dict[str, Any]:
+    """A dispute, with the actions open to the caller (`ctx`) on it."""
     return {
         "id": d.id,
         "order_id": d.order_id,
@@ -121,8 +126,26 @@ def dispute_view(d: Dispute, currency: str) -> dict[str, Any]:
         "resolution_amount": money(d.resolution_amount, currency),
         "resolution_note": d.resolution_note,
         "closed_at": iso(d.closed_at),
+        "closed_reason": d.closed_reason,
         "refund_id": d.refund_id,
+        "rounds": d.rounds,
+        "decide_by": iso(d.decide_by),
+        "history": [_step(s, currency) for s in d.history],
+        "allowed_actions": (
+            dispute_actions(order, d, ctx) if ctx is not None and order is not None else []
+        ),
     }
+
+
+def _step(step: dict[str, Any], currency: str) -> dict[str, Any]:
+    """A dispute history step for the wire (amounts as money)."""
+    out = {"at": step["at"].replace("+00:00", "Z"), "actor": step["actor"]}
+    out["action"] = step["action"]
+    if "amount" in step:
+        out["amount"] = money(Decimal(step["amount"]), currency)
+    if "note" in step:
+        out["note"] = step["note"]
+    return out
 
 
 def order_view(order: Order, ctx: Ctx) -> dict[str, Any]:
@@ -140,6 +163,8 @@ def order_view(order: Order, ctx: Ctx) -> dict[str, Any]:
                 "title": i.title,
                 "quantity": i.quantity,
                 "unit_price": money(i.unit_price, cur),
+                "cancelled_quantity": i.cancelled_quantity,
+                "returned_quantity": i.returned_quantity,
             }
             for i in order.items
         ],
@@ -161,11 +186,15 @@ def order_view(order: Order, ctx: Ctx) -> dict[str, Any]:
         "cancelled_at": iso(order.cancelled_at),
         "cancelled_by": order.cancelled_by,
         "cancel_reason": order.cancel_reason,
+        "ship_by_days": order.ship_by_days,
+        "delivery_days": order.delivery_days,
+        "ship_by": iso(order.ship_by),
+        "protection_ends_at": iso(order.protection_ends_at),
         "allowed_actions": allowed_actions(order, ctx),
         "cancellation": cancellation_view(order.cancellation),
         "refunds": [refund_view(r, overdue_at=ctx.now) for r in order.refunds],
-        "returns": [return_view(r, cur) for r in order.returns],
-        "disputes": [dispute_view(d, cur) for d in order.disputes],
+        "returns": [return_view(r, cur, ctx) for r in order.returns],
+        "disputes": [dispute_view(d, cur, ctx, order) for d in order.disputes],
         "timeline": [
             {"at": iso(e.at), "actor": e.actor, "event": e.event, "detail": e.detail}
             for e in order.timeline

@@ -43,6 +43,7 @@ from aftersale.domain.entities import (
     TimelineEntry,
 )
 from aftersale.domain.errors import ConcurrentModification
+from aftersale.domain.lines import lines_to_json
 from aftersale.domain.order import Order
 from aftersale.domain.order_state import OrderState
 from aftersale.domain.policy import Policy
@@ -73,10 +74,7 @@ def _policy_json(policy: Policy) -> str:
 
 
 def _items(order: Order) -> list[dict[str, Any]]:
-    return [
-        {"sku": i.sku, "title": i.title, "quantity": i.quantity, "unit_price": str(i.unit_price)}
-        for i in order.items
-    ]
+    return lines_to_json(order.items)
 
 
 # ---- non-NULL values in COPY's text format (backslash, tab, newline and CR escaped) ---------

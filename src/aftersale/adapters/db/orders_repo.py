@@ -6,7 +6,6 @@ import base64
 import dataclasses
 import json
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, insert, select, tuple_
@@ -15,9 +14,10 @@ from aftersale.adapters.db import fast
 from aftersale.adapters.db import tables as t
 from aftersale.domain.entities import CancellationRequest, Dispute, Refund, Return, TimelineEntry
 from aftersale.domain.errors import ConcurrentModification, ValidationFailed
+from aftersale.domain.lines import line_from_json, line_key, lines_to_json
 from aftersale.domain.money import quantize
 from aftersale.domain.order import Order
-from aftersale.domain.order_state import OrderItem, OrderState
+from aftersale.domain.order_state import OrderState
 from aftersale.domain.policy import Policy
 
 CHILDREN: tuple[tuple[str, Table, type[Any]], ...] = (
@@ -179,7 +179,7 @@ class SqlOrderRepository:
         for row in rows:
             data = {k: row[k] for k in SCALARS}
             order = Order(
-                items=[_item(i) for i in row["items"]],
+                items=[line_from_json(i) for i in row["items"]],
                 policy=_policy(row["policy"]),
                 timeline=timelines[row["id"]],
                 **data,
@@ -282,15 +282,7 @@ class SqlOrderRepository:
     def _order_row(self, order: Order, columns: set[str] | None = None) -> dict[str, Any]:
         row = {k: getattr(order, k) for k in SCALARS if columns is None or k in columns}
         if columns is None or "items" in columns:
-            row["items"] = [
-                {
-                    "sku": i.sku,
-                    "title": i.title,
-                    "quantity": i.quantity,
-                    "unit_price": str(i.unit_price),
-                }
-                for i in order.items
-            ]
+            row["items"] = lines_to_json(order.items)
         if columns is None or "policy" in columns:
             row["policy"] = order.policy.as_dict()
         if columns is None or "owned" in columns:
@@ -391,7 +383,7 @@ TIMELINE_COLUMNS = ("order_id", "at", "actor", "event", "detail")
 def _scalars(order: Order) -> dict[str, Any]:
     """What `save` compares to find the order's changed columns (items and policy included)."""
     values = {k: getattr(order, k) for k in SCALARS}
-    values["items"] = [(i.sku, i.title, i.quantity, i.unit_price) for i in order.items]
+    values["items"] = [line_key(i) for i in order.items]
     values["policy"] = order.policy
     values["owned"] = owned_mask(order)
     return values
@@ -455,15 +447,6 @@ def _first_time(obj: Any) -> datetime:
             value: datetime = getattr(obj, name)
             return value
     raise AttributeError(obj)
-
-
-def _item(raw: dict[str, Any]) -> OrderItem:
-    return OrderItem(
-        sku=raw["sku"],
-        title=raw["title"],
-        quantity=int(raw["quantity"]),
-        unit_price=Decimal(raw["unit_price"]),
-    )
 
 
 def encode_cursor(at: datetime, seq: int) -> str:

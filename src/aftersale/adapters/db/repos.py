@@ -169,6 +169,10 @@ class SqlDeadlineRepository:
             .values(due_at=retry_at, attempts=t.deadlines.c.attempts + 1, last_error=error[:2000])
         )
 
+    def reschedule(self, seq: int, *, due_at: datetime) -> None:
+        """Fire a deadline again at `due_at` (its rule is not done yet; not a failure)."""
+        self.conn.execute(update(t.deadlines).where(t.deadlines.c.seq == seq).values(due_at=due_at))
+
     def pending_count(self) -> int:
         """How many deadlines have not fired."""
         return int(

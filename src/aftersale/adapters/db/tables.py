@@ -96,6 +96,11 @@ orders = Table(
     Column("cancelled_at", UTCDateTime),
     Column("cancelled_by", String(16)),
     Column("cancel_reason", String(500)),
+    Column("ship_by_days", Integer, nullable=False, server_default="7"),
+    Column("delivery_days", Integer, nullable=False, server_default="60"),
+    Column("ship_by", UTCDateTime),
+    Column("protection_ends_at", UTCDateTime),
+    Column("protection_extensions", Integer, nullable=False, server_default="0"),
     # The refund ceiling, enforced by the database itself and not only by Python code.
     CheckConstraint(
         "paid_amount >= 0 AND refunded_amount >= 0 AND released_amount >= 0 "
@@ -144,6 +149,7 @@ refunds = Table(
     Column("succeeded_at", UTCDateTime),
     Column("failed_at", UTCDateTime),
     Column("failure_reason", String(500)),
+    Column("note", String(500)),
     # One refund per cause: a cancellation, return or dispute can never be refunded twice.
     UniqueConstraint("source_type", "source_id", name="uq_refunds_source"),
     CheckConstraint("amount > 0", name="positive"),
@@ -172,6 +178,7 @@ returns = Table(
     Column("inspection_notes", Text),
     Column("refund_id", Id),
     Column("closed_at", UTCDateTime),
+    Column("receive_by", UTCDateTime),
     Index("ix_returns_order", "order_id"),
 )
 
@@ -199,6 +206,10 @@ disputes = Table(
     Column("resolution_note", Text),
     Column("closed_at", UTCDateTime),
     Column("refund_id", Id),
+    Column("rounds", Integer, nullable=False, server_default="0"),
+    Column("decide_by", UTCDateTime),
+    Column("closed_reason", String(20)),
+    Column("history", JSON, nullable=False, server_default="[]"),
     Index("ix_disputes_order", "order_id"),
     Index("ix_disputes_status", "status"),
 )

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends
 
 from aftersale.domain.actors import Actor
-from aftersale.domain.reasons import DISPUTE_REASONS, RETURN_REASONS
+from aftersale.domain.reasons import DISPUTE_REASONS, RETURN_REASONS, SELLER_FAULT_RETURNS
 from aftersale.entrypoints.api import schemas as s
 from aftersale.entrypoints.api.deps import ActorDep, RtDep, role
 from aftersale.entrypoints.api.responses import JSONResponse
@@ -17,9 +17,13 @@ NoBody = Annotated[dict | None, Body()]
 
 
 @router.get("/return-reasons", tags=["returns"])
-def return_reasons(actor: ActorDep) -> list[dict[str, str]]:
-    """The reasons a buyer picks from when returning."""
-    return reasons(RETURN_REASONS)
+def return_reasons(actor: ActorDep) -> list[dict[str, object]]:
+    """The reasons a buyer picks from when returning (`seller_fault`: the seller's fault, so
+    a return of everything still refundable refunds the shipping fee too)."""
+    return [
+        {"code": c, "label": label, "seller_fault": c in SELLER_FAULT_RETURNS}
+        for c, label in RETURN_REASONS.items()
+    ]
 
 
 @router.get("/dispute-reasons", tags=["disputes"])
@@ -130,6 +134,25 @@ def escalate(
 ) -> JSONResponse:
     """The buyer escalates to the platform."""
     return JSONResponse(disputes.escalate(rt, actor, dispute_id))
+
+
+@router.post("/disputes/{dispute_id}/modify", tags=["disputes"])
+def modify_dispute(
+    rt: RtDep,
+    dispute_id: str,
+    body: s.ModifyDispute,
+    actor: Actor = Depends(role("modify_dispute")),
+) -> JSONResponse:
+    """The buyer changes the request after the seller's answer."""
+    return JSONResponse(disputes.modify(rt, actor, dispute_id, **body.model_dump()))
+
+
+@router.post("/disputes/{dispute_id}/withdraw", tags=["disputes"])
+def withdraw_dispute(
+    rt: RtDep, dispute_id: str, _: NoBody = None, actor: Actor = Depends(role("withdraw_dispute"))
+) -> JSONResponse:
+    """The buyer withdraws the dispute."""
+    return JSONResponse(disputes.withdraw(rt, actor, dispute_id))
 
 
 @router.post("/disputes/{dispute_id}/resolve", tags=["disputes"])

@@ -150,10 +150,36 @@ def reject_cancellation(
 
 @router.post("/orders/{order_id}/seller-cancel", tags=["cancellation"])
 def seller_cancel(
-    rt: RtDep, order_id: str, body: s.ReasonBody, actor: Actor = Depends(role("seller_cancel"))
+    rt: RtDep, order_id: str, body: s.SellerCancel, actor: Actor = Depends(role("seller_cancel"))
 ) -> JSONResponse:
-    """The seller cancels an unshipped order."""
-    return JSONResponse(cancellation.seller_cancel(rt, actor, order_id, reason=body.reason))
+    """The seller cancels an unshipped order, or some quantities of its lines."""
+    items = None if body.items is None else [i.model_dump() for i in body.items]
+    return JSONResponse(
+        cancellation.seller_cancel(rt, actor, order_id, reason=body.reason, items=items)
+    )
+
+
+@router.post("/orders/{order_id}/extend-protection", tags=["orders"])
+def extend_protection(
+    rt: RtDep,
+    order_id: str,
+    body: s.ExtendProtection,
+    actor: Actor = Depends(role("extend_protection")),
+) -> JSONResponse:
+    """The seller or staff give a shipped parcel more time before receipt is confirmed."""
+    return JSONResponse(orders.extend_protection(rt, actor, order_id, days=body.days))
+
+
+@router.post("/orders/{order_id}/refunds", status_code=201, tags=["refunds"])
+def goodwill_refund(
+    rt: RtDep,
+    order_id: str,
+    body: s.GoodwillRefund,
+    actor: Actor = Depends(role("goodwill_refund")),
+) -> JSONResponse:
+    """Staff refund part of an order as a goodwill gesture."""
+    refund = refunds.goodwill_refund(rt, actor, order_id, amount=body.amount, reason=body.reason)
+    return JSONResponse(refund, status_code=201)
 
 
 @router.get("/refunds/{refund_id}", tags=["refunds"])

@@ -34,6 +34,8 @@ class NewOrder(Body):
     currency: str
     items: list[Item] = Field(min_length=1, max_length=200)
     shipping_fee: str | None = None
+    ship_by_days: int | None = None
+    delivery_days: int | None = None
 
 
 class Payment(Body):
@@ -64,6 +66,26 @@ class ReasonBody(Body):
 class ReturnLine(Body):
     sku: str
     quantity: int
+
+
+class SellerCancel(Body):
+    reason: str
+    items: list[ReturnLine] | None = None
+
+
+class ExtendProtection(Body):
+    days: int
+
+
+class GoodwillRefund(Body):
+    amount: str
+    reason: str
+
+
+class ModifyDispute(Body):
+    refund_type: Literal["full", "partial"]
+    amount: str | None = None
+    description: str | None = None
 
 
 class NewReturn(Body):
