@@ -161,7 +161,8 @@ def test_a_mixed_file_imports_exactly_the_good_lines_and_reports_each_bad_one(
     assert after["orders"] - before["orders"] == len(STATUSES)
     # placed + history + imported: 2, 3, 4, 4, 5, 6, 6 (cancelled: paid, cancelled, refund x2)
     assert after["timeline"] - before["timeline"] == 2 + 3 + 4 + 4 + 5 + 6 + 6
-    assert after["deadlines"] - before["deadlines"] == 2  # unpaid_close, order_complete
+    # unpaid_close, ship_timeout (fulfillment, shipment), protection_end, order_complete
+    assert after["deadlines"] - before["deadlines"] == 5
     assert after["refunds"] - before["refunds"] == 1
     assert after["outbox"] == before["outbox"]
     with rt.engine.connect() as conn:  # type: ignore[attr-defined]

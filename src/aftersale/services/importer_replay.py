@@ -22,6 +22,7 @@ KEYS = frozenset(
         *("id", "buyer_id", "seller_id", "currency", "items", "shipping_fee", "status"),
         *("created_at", "payment", "packed_at", "shipment", "delivered_at", "completed_at"),
         *("cancelled_at", "cancelled_by", "cancel_reason"),
+        *("ship_by_days", "delivery_days"),
     }
 )
 ID = re.compile(r"^[A-Za-z0-9_.:-]{1,40}$")
@@ -30,7 +31,13 @@ PAID = frozenset(S) - {S.AWAITING_PAYMENT, S.CANCELLED}
 SHIPPED = frozenset({S.SHIPPED, S.DELIVERED, S.COMPLETED})
 DELIVERED = frozenset({S.DELIVERED, S.COMPLETED})
 # The deadlines an imported order still needs, by final status; the rest are history.
-KEEP_DEADLINES = {S.AWAITING_PAYMENT: {"unpaid_close"}, S.DELIVERED: {"order_complete"}}
+KEEP_DEADLINES = {
+    S.AWAITING_PAYMENT: {"unpaid_close"},
+    S.AWAITING_FULFILLMENT: {"ship_timeout"},
+    S.AWAITING_SHIPMENT: {"ship_timeout"},
+    S.SHIPPED: {"protection_end"},
+    S.DELIVERED: {"order_complete"},
+}
 PLATFORM = Actor(user_id="import", role=Role.ADMIN)
 
 
@@ -63,9 +70,12 @@ def build_order(
         ctx=_ctx(rt, PLATFORM, clock.at("created_at", required=True)),
         order_id=order_id,
         kind=ReplayedOrder,
+        ship_by_days=data.get("ship_by_days"),
+        delivery_days=data.get("delivery_days"),
     )
     seller_actor = Actor(user_id=order.seller_id, role=Role(seller.role))
     _pay(rt, order, data, clock, required=status in PAID, allowed=status != S.AWAITING_PAYMENT)
+    _cancel_lines(rt, order, data, seller=seller_actor)
     packed = clock.at("packed_at", required=False, allowed=status != S.AWAITING_FULFILLMENT)
     if packed is None and status == S.AWAITING_SHIPMENT:
         packed = order.paid_at
@@ -230,6 +240,35 @@ def _cancel(
         order._cancel(by=by, reason=why, ctx=_ctx(rt, SYSTEM if by == "system" else seller, at))
     ctx = _ctx(rt, SYSTEM, at)
     for refund in list(order.refunds):
+        order.refund_processing(refund.id, reference=f"imported:{order.id}", check_at=None, ctx=ctx)
+        order.refund_succeeded(refund.id, ctx)
+
+
+def _cancel_lines(rt: Runtime, order: Order, data: dict[str, Any], *, seller: Actor) -> None:
+    """Lines' `cancelled_quantity`: the seller's partial cancellation, replayed when the
+    order was paid (or placed, if unpaid), its refund imported as already credited."""
+    wanted = {}
+    for raw in data.get("items") or ():
+        count = raw.get("cancelled_quantity", 0) if isinstance(raw, dict) else 0
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ValidationFailed("cancelled_quantity must be a whole number >= 0", field="items")
+        if count:
+            wanted[raw["sku"]] = count
+    if not wanted:
+        return
+    if all(wanted.get(line.sku, 0) >= line.quantity for line in order.items):
+        raise ValidationFailed(
+            "every unit of the order is cancelled: import it with status cancelled", field="items"
+        )
+    at = order.paid_at or order.created_at
+    before = {r.id for r in order.refunds}
+    order.seller_cancel(
+        reason="imported partial cancellation",
+        items=[{"sku": s, "quantity": q} for s, q in wanted.items()],
+        ctx=_ctx(rt, seller, at),
+    )
+    ctx = _ctx(rt, SYSTEM, at)
+    for refund in [r for r in order.refunds if r.id not in before]:
         order.refund_processing(refund.id, reference=f"imported:{order.id}", check_at=None, ctx=ctx)
         order.refund_succeeded(refund.id, ctx)
 
