@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from aftersale.domain.actions import allowed_actions
+from aftersale.domain.actions import allowed_actions, dispute_actions, return_actions
 from aftersale.domain.actors import Actor
 from aftersale.domain.errors import DomainError
 from aftersale.domain.order import Order
@@ -24,7 +24,8 @@ AMOUNTS = st.sampled_from(["0.01", "1.00", "10.00", "30.00", "60.00", "61.00"])
 REASONS = st.sampled_from(["changed_mind", "other", "bogus"])
 TEXTS = st.sampled_from(["out of stock", ""])
 INDEX = st.integers(0, 3)
-STEPS = [1, 3600, 71 * 3600, 72 * 3600, 3 * 86400, 5 * 86400, 10 * 86400, 16 * 86400, 46 * 86400]
+DAY = 86400
+STEPS = [1, 3600, 71 * 3600, 72 * 3600, 3 * DAY, 5 * DAY, 7 * DAY, 10 * DAY, 16 * DAY, 60 * DAY]
 REFUND_KINDS = {"refund_submit", "refund_settle"}
 CANCELS = {"cancel", "request_cancellation", "seller_cancel"}
 REFUSED = object()
@@ -33,6 +34,41 @@ REFUSED = object()
 def pick(items: list[Any], i: int) -> str:
     """The id of the i-th item (cyclically), or an unknown id when there is none."""
     return str(items[i % len(items)].id) if items else "missing"
+
+
+Call = tuple[Actor, Callable[[Order, Any], object]]
+
+
+def dispute_calls(did: str) -> dict[str, Call]:
+    """Each dispute action name with who takes it and how."""
+    return {
+        "accept": (SELLER, lambda t, c: t.accept_dispute(did, c)),
+        "reject": (SELLER, lambda t, c: t.reject_dispute(did, reason="no", ctx=c)),
+        "propose": (SELLER, lambda t, c: t.propose_refund(did, amount="0.01", ctx=c)),
+        "accept_proposal": (BUYER, lambda t, c: t.accept_proposal(did, c)),
+        "modify": (
+            BUYER,
+            lambda t, c: t.modify_dispute(
+                did, refund_type="partial", amount="0.01", description=None, ctx=c
+            ),
+        ),
+        "withdraw": (BUYER, lambda t, c: t.withdraw_dispute(did, c)),
+        "escalate": (BUYER, lambda t, c: t.escalate_dispute(did, c)),
+        "resolve": (ADMIN, lambda t, c: t.decide_dispute(did, refund_amount="0", note="n", ctx=c)),
+    }
+
+
+def return_calls(rid: str) -> dict[str, Call]:
+    """Each return action name with who takes it and how."""
+    return {
+        "approve": (SELLER, lambda t, c: t.approve_return(rid, c)),
+        "reject": (SELLER, lambda t, c: t.reject_return(rid, reason="no", ctx=c)),
+        "ship": (BUYER, lambda t, c: t.ship_return(rid, carrier="U", tracking_number="1", ctx=c)),
+        "receive": (
+            SELLER,
+            lambda t, c: t.receive_return(rid, condition_ok=False, notes=None, ctx=c),
+        ),
+    }
 
 
 class OrderMachine(RuleBasedStateMachine):
@@ -190,6 +226,37 @@ class OrderMachine(RuleBasedStateMachine):
             ADMIN, lambda o, c: o.decide_dispute(did, refund_amount=amount, note="ok", ctx=c)
         )
 
+    @rule(sku=st.sampled_from(["SKU-1", "SKU-2", "SKU-9"]), qty=st.integers(1, 3))
+    def seller_cancel_lines(self, sku: str, qty: int) -> None:
+        items = [{"sku": sku, "quantity": qty}]
+        self.attempt(SELLER, lambda o, c: o.seller_cancel(reason="no stock", items=items, ctx=c))
+
+    @rule(days=st.sampled_from([1, 10, 30, 31]))
+    def extend_protection(self, days: int) -> None:
+        self.attempt(SELLER, lambda o, c: o.extend_protection(days=days, ctx=c))
+
+    @rule(amount=AMOUNTS)
+    def goodwill_refund(self, amount: str) -> None:
+        self.attempt(ADMIN, lambda o, c: o.goodwill_refund(amount=amount, reason="sorry", ctx=c))
+
+    @precondition(lambda self: bool(self.order.disputes))
+    @rule(i=INDEX, full=st.booleans(), amount=AMOUNTS, withdraw=st.booleans())
+    def buyer_moves_on_a_dispute(self, i: int, full: bool, amount: str, withdraw: bool) -> None:
+        did = pick(self.order.disputes, i)
+        if withdraw:
+            self.attempt(BUYER, lambda o, c: o.withdraw_dispute(did, c))
+            return
+        self.attempt(
+            BUYER,
+            lambda o, c: o.modify_dispute(
+                did,
+                refund_type="full" if full else "partial",
+                amount=None if full else amount,
+                description=None,
+                ctx=c,
+            ),
+        )
+
     @precondition(lambda self: bool(self.order.refunds))
     @rule(i=INDEX, outcome=st.sampled_from(["processing", "succeeded", "failed", "retry"]))
     def settle_refund(self, i: int, outcome: str) -> None:
@@ -239,6 +306,73 @@ class OrderMachine(RuleBasedStateMachine):
         assert by_account[ESCROW] == o.paid_amount - o.refunded_amount - o.released_amount
         in_flight = [r.amount for r in o.refunds if r.status in ("pending", "processing")]
         assert by_account[IN_TRANSIT] == sum(in_flight, Decimal(0))
+
+    @invariant()
+    def no_order_waits_forever(self) -> None:
+        """Every order neither completed nor cancelled has a pending deadline that will move
+        it, or, where only a party can move it, that party has an allowed action."""
+        o = self.order
+        pending = self.order.new_deadlines[self.fired :]
+
+        def due(kind: str, at: object, subject: str | None = None) -> bool:
+            return any(
+                d.kind == kind
+                and d.due_at == at
+                and (subject is None or d.subject_id.partition(".")[0] == subject)
+                for d in pending
+            )
+
+        def moves_dispute(d: Any) -> bool:
+            if d.status == "open":
+                return due("dispute_answer_timeout", d.respond_by, d.id)
+            if d.status == "seller_responded":
+                return due("dispute_buyer_timeout", d.buyer_respond_by, d.id)
+            return "resolve" in dispute_actions(o, d, self.clock.ctx(ADMIN))
+
+        def moves_return(r: Any) -> bool:
+            kind, at = {
+                "requested": ("return_answer_timeout", r.respond_by),
+                "approved": ("return_ship_timeout", r.ship_by),
+                "in_transit": ("return_receive_timeout", r.receive_by),
+            }[r.status]
+            return due(kind, at, r.id)
+
+        disputes = [d for d in o.disputes if d.status in ("open", "seller_responded", "escalated")]
+        returns = [r for r in o.returns if r.status in ("requested", "approved", "in_transit")]
+        assert all(moves_dispute(d) for d in disputes), "a dispute waits forever"
+        assert all(moves_return(r) for r in returns), "a return waits forever"
+        if o.status == "awaiting_payment":
+            assert any(d.kind == "unpaid_close" for d in pending)
+        elif o.status in ("awaiting_fulfillment", "awaiting_shipment"):
+            assert due("ship_timeout", o.ship_by), "a paid order waits forever for shipment"
+        elif o.status == "shipped":
+            assert disputes or due("protection_end", o.protection_ends_at), "never delivered"
+        elif o.status == "delivered":
+            assert disputes or returns or due("order_complete", o.completion_due())
+
+    @invariant()
+    def every_offered_dispute_and_return_action_works_and_no_other(self) -> None:
+        def works(actor: Actor, action: Callable[[Order, Any], object]) -> bool:
+            trial = copy.deepcopy(self.order)
+            try:
+                action(trial, self.clock.ctx(actor))
+            except DomainError:
+                return False
+            return True
+
+        o = self.order
+        for d in o.disputes:
+            for name, (actor, call) in dispute_calls(d.id).items():
+                offered = name in dispute_actions(o, d, self.clock.ctx(actor))
+                if o.refundable < Decimal("0.01") and name in ("propose", "modify"):
+                    continue  # offered, but no amount is left to ask for
+                if name == "accept" and d.requested_amount > o.refundable:
+                    continue  # offered; the ceiling refuses it (refund_exceeds_paid)
+                assert offered == works(actor, call), (name, d.status)
+        for r in o.returns:
+            for name, (actor, call) in return_calls(r.id).items():
+                offered = name in return_actions(r, self.clock.ctx(actor))
+                assert offered == works(actor, call), (name, r.status)
 
     @invariant()
     def status_and_allowed_actions_agree(self) -> None:
@@ -298,6 +432,7 @@ class OrderMachine(RuleBasedStateMachine):
             ("seller_cancel", lambda t, c: t.seller_cancel(reason="no stock", ctx=c)),
             ("pack", lambda t, c: t.pack(c)),
             ("ship", lambda t, c: t.ship(carrier="DHL", tracking_number="T", ctx=c)),
+            ("extend_protection", lambda t, c: t.extend_protection(days=1, ctx=c)),
         ):
             assert (name in seller) == (works(SELLER, action) is not REFUSED), name
 
