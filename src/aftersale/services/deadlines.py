@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import datetime, timedelta
 
 from aftersale.domain.actors import SYSTEM
@@ -25,8 +26,10 @@ def fire_due(
     until: datetime | None = None,
     limit: int = 500,
     exactly_at: datetime | None = None,
+    one_per_order: bool = False,
 ) -> int:
-    """Fire one batch of deadlines due by `until`; returns how many were taken.
+    """Fire one batch of deadlines due by `until`; returns how many were taken (with
+    `one_per_order`, only each order's earliest: the test clock's due order, see run_until).
 
     The batch is first applied in memory and written with one statement per table (inside one
     savepoint). If anything in it fails, that savepoint is rolled back — the claimed deadlines
@@ -35,6 +38,8 @@ def fire_due(
     until = until or rt.clock.now()
     with rt.uow() as uow:
         batch = uow.deadlines.claim(until=until, limit=limit, exactly_at=exactly_at)
+        if one_per_order:  # (the rest stay unfired, and are unlocked at the commit)
+            batch = _earliest_per_order(batch)
         if not batch:
             return 0
         order_ids = [d.order_id for d in batch]
@@ -51,7 +56,8 @@ def fire_due(
             later.clear()
             orders = uow.orders.get_many(order_ids, lock=True, history=False)
             fired = _fire_one_by_one(rt, uow, batch, orders, later)
-        uow.deadlines.mark_fired(fired, rt.clock.now() if rt.test_clock is None else until)
+        at = rt.clock.now() if rt.test_clock is None else max(d.due_at for d in batch)
+        uow.deadlines.mark_fired(fired, at)
         for seq, due_at in later.items():  # a refund still processing: look again then
             uow.deadlines.reschedule(seq, due_at=due_at)
         uow.commit()
@@ -199,19 +205,35 @@ def _settle_refund(
     return None
 
 
+def _earliest_per_order(batch: list[DueDeadline]) -> list[DueDeadline]:
+    """Each order's first deadline of a batch claimed in due order."""
+    seen: set[str] = set()
+    first = []
+    for d in batch:
+        if d.order_id not in seen:
+            seen.add(d.order_id)
+            first.append(d)
+    return first
+
+
 def run_until(rt: Runtime, target: datetime, *, limit: int = 500) -> int:
-    """Fire every deadline due by `target`, in due-time order, each as of its own due time
-    (including the ones that firing creates); used by the test clock."""
+    """Fire every deadline due by `target`, each as of its own due time and, for each order,
+    in due-time order, including the ones that firing creates; used by the test clock.
+
+    Orders are independent aggregates, so only the order of one order's deadlines matters:
+    each batch takes every order's earliest unfired deadline (a deadline that firing creates
+    is then among the next batch's candidates), not one due moment per transaction, which
+    made advancing a database of imported orders take a transaction per order."""
     total = 0
     while True:
-        with rt.uow(readonly=True) as uow:
-            moment = uow.deadlines.next_due_at(target)
-        if moment is None:
-            return total
-        taken = fire_due(rt, until=moment, limit=limit, exactly_at=moment)
+        taken = fire_due(rt, until=target, limit=limit, one_per_order=True)
         total += taken
-        if taken == 0:  # claimed by another worker meanwhile
+        if taken:
             continue
+        with rt.uow(readonly=True) as uow:
+            if uow.deadlines.next_due_at(target) is None:
+                return total
+        time.sleep(0.01)  # due, but locked by another worker: it is firing them
 
 
 _advancing = threading.Lock()
