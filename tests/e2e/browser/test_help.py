@@ -23,6 +23,12 @@ POLICY = {
     "non_receipt_days": 40,
     "seller_answer_days": 4,
     "return_ship_days": 7,
+    "seller_ship_days": 5,
+    "delivery_protection_days": 45,
+    "return_receive_days": 12,
+    "dispute_rounds": 2,
+    "max_disputes_per_order": 3,
+    "platform_answer_days": 6,
 }
 
 
@@ -51,7 +57,12 @@ def test_the_help_page_states_the_live_policy_numbers(page: Page) -> None:
     assert "40 days after it shipped" in text
     assert "The seller has 4 days to accept" in text
     assert "within 7 days and enter the carrier" in text
-    assert "72 hours" not in text and "15 days" not in text
+    assert "must ship within 5 days" in text
+    assert "protected for 45 days" in text
+    assert "within 12 days of your shipping it" in text
+    assert "at most 2 times" in text and "at most 3 disputes" in text
+    assert "within 6 days" in text
+    assert "72 hours" not in text and "15 days" not in text and "60 days" not in text
 
 
 @pytest.fixture
