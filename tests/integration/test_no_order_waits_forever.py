@@ -30,7 +30,11 @@ WHERE o.status NOT IN ('completed', 'cancelled')
   AND NOT EXISTS (SELECT 1 FROM deadlines d WHERE d.order_id = o.id AND d.fired_at IS NULL)
   AND NOT EXISTS (SELECT 1 FROM disputes x WHERE x.order_id = o.id AND x.status = 'escalated')
 """
-UNBALANCED = "SELECT count(*) FROM (SELECT txn_id FROM ledger_entries GROUP BY txn_id HAVING sum(amount) <> 0) t"
+UNBALANCED = """
+SELECT count(*) FROM (
+  SELECT txn_id FROM ledger_entries GROUP BY txn_id HAVING sum(amount) <> 0
+) unbalanced
+"""
 ESCROW = """
 SELECT count(*) FROM orders o
 WHERE o.paid_amount - o.refunded_amount - o.released_amount <> COALESCE(
