@@ -169,6 +169,19 @@ def _stories(admin: Actor, seller: Actor) -> list[tuple[float, list[tuple[float,
             description="Tracking has not moved in 6 weeks.",
         )
 
+    def cancel_some(rt: Runtime, _b: Actor, o: dict[str, Any]) -> Any:
+        line = o["items"][0]
+        items = [{"sku": line["sku"], "quantity": 1}]
+        return cancellation.seller_cancel(rt, seller, o["id"], reason="Out of stock", items=items)
+
+    def extend(rt: Runtime, _b: Actor, o: dict[str, Any]) -> Any:
+        return orders.extend_protection(rt, seller, o["id"], days=15)
+
+    def negotiated(rt: Runtime, b: Actor, o: dict[str, Any]) -> Any:
+        d = dispute(rt, b, o)
+        disputes.propose_refund(rt, seller, d["id"], amount="4.00")
+        return disputes.modify(rt, b, d["id"], refund_type="partial", amount="8.00")
+
     def escalated(rt: Runtime, b: Actor, o: dict[str, Any]) -> Any:
         d = dispute(rt, b, o)
         disputes.reject_dispute(rt, seller, d["id"], reason="Packed with care; photo please.")
@@ -189,4 +202,7 @@ def _stories(admin: Actor, seller: Actor) -> list[tuple[float, list[tuple[float,
         (12, [(1, pay), (3, seller_cancels)]),
         (14, [(1, pay), (2, ask_cancel), (30, accept_cancel)]),
         (60, [(1, pay), (20, ship), (46 * 24, not_received)]),
+        (8, [(1, pay), (20, ship), (72, deliver), (24, negotiated)]),
+        (4, [(1, pay), (5, cancel_some)]),
+        (52, [(1, pay), (20, ship), (40 * 24, extend)]),
     ]
