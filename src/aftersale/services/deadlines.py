@@ -56,7 +56,10 @@ def fire_due(
             later.clear()
             orders = uow.orders.get_many(order_ids, lock=True, history=False)
             fired = _fire_one_by_one(rt, uow, batch, orders, later)
-        at = rt.clock.now() if rt.test_clock is None else max(d.due_at for d in batch)
+        if rt.test_clock is None:
+            at = rt.clock.now()
+        else:  # the test clock's moment: an advance fires each as of (about) its own time
+            at = max(d.due_at for d in batch) if one_per_order else until
         uow.deadlines.mark_fired(fired, at)
         for seq, due_at in later.items():  # a refund still processing: look again then
             uow.deadlines.reschedule(seq, due_at=due_at)
