@@ -3,34 +3,13 @@ actions the domain offers, the history shows every step; staff see decide_by and
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable
 from typing import Any
 
-import pytest
-from babel.dates import format_datetime
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.client import DAY, Api, Party
-from tests.conftest import LiveServer
-from tests.e2e.browser.conftest import VIEWPORT, log_in
-
-
-def _stamp(iso: str) -> str:
-    """A date and time as the English pages write it."""
-    moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    return format_datetime(moment, "medium", tzinfo=UTC, locale="en") + " UTC"
-
-
-@pytest.fixture
-def other_page(browser: Browser, server: LiveServer) -> Iterator[Page]:
-    """A second browser (its own cookies) for the other party of the story."""
-    context = browser.new_context(
-        base_url=server.base_url, viewport=VIEWPORT, locale="en-US", timezone_id="UTC"
-    )
-    context.set_default_timeout(10_000)
-    yield context.new_page()
-    context.close()
+from tests.e2e.browser.conftest import log_in, stamp
 
 
 def _dispute(api: Api, buyer: Party, order: dict[str, Any]) -> dict[str, Any]:
@@ -123,12 +102,12 @@ def test_after_three_answers_the_buyer_escalates_and_staff_see_the_decision_date
     box.get_by_role("button", name="Escalate to the platform").click()
     expect(box.locator("h3 .badge")).to_have_text("Escalated")
     decide_by = api.get_order(order["id"], buyer)["disputes"][0]["decide_by"]
-    expect(box).to_contain_text(f"The platform decides by {_stamp(decide_by)}")
+    expect(box).to_contain_text(f"The platform decides by {stamp(decide_by)}")
 
     log_in(other_page, admin)
     other_page.goto("/staff")
     case = other_page.locator(f"#dispute-{dispute['id']}")
-    expect(case.locator(".decide-by")).to_have_text(f"decide by {_stamp(decide_by)}")
+    expect(case.locator(".decide-by")).to_have_text(f"decide by {stamp(decide_by)}")
     expect(case.get_by_text("Overdue", exact=True)).to_have_count(0)
     late = other_page.get_by_role("region", name="Overdue escalations")
     expect(late).not_to_contain_text(order["id"])

@@ -4,36 +4,17 @@ cancel?", the seller's partial cancellation and protection extension, staff good
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
-import pytest
-from babel.dates import format_datetime
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.client import Api, Party
-from tests.conftest import LiveServer
-from tests.e2e.browser.conftest import VIEWPORT, log_in
+from tests.e2e.browser.conftest import log_in, stamp
 
 
 def _moment(iso: str) -> datetime:
     return datetime.fromisoformat(iso.replace("Z", "+00:00"))
-
-
-def _stamp(iso: str, locale: str = "en") -> str:
-    """A date and time as the pages write it."""
-    return format_datetime(_moment(iso), "medium", tzinfo=UTC, locale=locale) + " UTC"
-
-
-@pytest.fixture
-def other_page(browser: Browser, server: LiveServer) -> Iterator[Page]:
-    """A second browser (its own cookies) for the other party of the story."""
-    context = browser.new_context(
-        base_url=server.base_url, viewport=VIEWPORT, locale="en-US", timezone_id="UTC"
-    )
-    context.set_default_timeout(10_000)
-    yield context.new_page()
-    context.close()
 
 
 def test_the_buyer_sees_each_countdown_and_why_there_is_no_cancel_button_in_both_languages(
@@ -45,7 +26,7 @@ def test_the_buyer_sees_each_countdown_and_why_there_is_no_cancel_button_in_both
     page.goto(f"/orders/{order['id']}")
     ship = page.get_by_role("timer", name="Time left for the seller to ship")
     expect(ship).to_have_text(re.compile(r"^(6d|7d) \d\d:\d\d:\d\d$"))
-    expect(page.locator("#timer-ship")).to_contain_text(_stamp(order["ship_by"]))
+    expect(page.locator("#timer-ship")).to_contain_text(stamp(order["ship_by"]))
     expect(page.get_by_role("heading", name="Why can't I cancel?")).to_have_count(0)
 
     api.ok(api.post(f"/orders/{order['id']}/cancel", {"reason": "changed_mind"}, as_=buyer), 202)
@@ -67,7 +48,7 @@ def test_the_buyer_sees_each_countdown_and_why_there_is_no_cancel_button_in_both
     page.reload()
     protection = page.get_by_role("timer", name="Purchase protection left")
     expect(protection).to_have_text(re.compile(r"^(59d|60d) \d\d:\d\d:\d\d$"))
-    expect(page.locator("#timer-protection")).to_contain_text(_stamp(shipped["protection_ends_at"]))
+    expect(page.locator("#timer-protection")).to_contain_text(stamp(shipped["protection_ends_at"]))
     expect(why).to_contain_text("already shipped")
     expect(ship).to_have_count(0)
     expect(page.get_by_role("button", name=re.compile("Cancel"))).to_have_count(0)
@@ -79,7 +60,7 @@ def test_the_buyer_sees_each_countdown_and_why_there_is_no_cancel_button_in_both
     )
     expect(page.get_by_role("timer", name="Protección de compra restante")).to_be_visible()
     expect(page.locator("#timer-protection")).to_contain_text(
-        _stamp(shipped["protection_ends_at"], "es")
+        stamp(shipped["protection_ends_at"], "es")
     )
 
 
@@ -124,7 +105,7 @@ def test_the_seller_cancels_some_items_then_ships_and_extends_the_buyers_protect
     expect(page.locator(".flash-success")).to_contain_text("Purchase protection extended")
     later = api.get_order(order["id"], seller)["protection_ends_at"]
     assert _moment(later) - _moment(before) == timedelta(days=5)
-    expect(page.locator(".protection-ends")).to_have_text(_stamp(later))
+    expect(page.locator(".protection-ends")).to_have_text(stamp(later))
 
 
 def test_staff_make_a_goodwill_refund_within_what_is_still_refundable(
