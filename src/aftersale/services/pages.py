@@ -9,8 +9,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aftersale.domain.actions import require_role
-from aftersale.domain.actors import Actor, Role
+from aftersale.domain.actors import Actor
 from aftersale.domain.errors import ValidationFailed
+from aftersale.domain.order_state import AFTER_SHIPMENT
 from aftersale.domain.reasons import CANCELLATION_REASONS, DISPUTE_REASONS, RETURN_REASONS
 from aftersale.domain.returns import CONDITIONS
 from aftersale.services.common import visible_order
@@ -32,17 +33,20 @@ ORDER_TABS: dict[str, tuple[str, ...]] = {
 }
 
 
-def buyer_return_actions(ret: dict[str, Any]) -> list[str]:
-    """What the buyer may do next on a return: ship it back once approved."""
-    return ["ship_return"] if ret["status"] == "approved" else []
-
-
-def buyer_dispute_actions(dispute: dict[str, Any]) -> list[str]:
-    """What the buyer may do next on a dispute the seller answered: take an offer or escalate."""
-    if dispute["status"] != "seller_responded":
-        return []
-    offer = ["accept_proposal"] if dispute["proposed_amount"] is not None else []
-    return [*offer, "escalate"]
+def why_no_cancel(view: dict[str, Any]) -> str | None:
+    """Why the buyer has no cancel button, in one word the page explains (None: they have one,
+    or the order is already cancelled): shipped, pending (the seller has yet to answer) or
+    rejected (the seller declined; the thread is open)."""
+    if {"cancel", "request_cancellation"} & set(view["allowed_actions"]):
+        return None
+    if view["status"] in AFTER_SHIPMENT:
+        return "shipped"
+    statuses = {(view["cancellation"] or {}).get("status")}
+    if "pending" in statuses:
+        return "pending"
+    if "rejected" in statuses:
+        return "rejected"
+    return None
 
 
 def _decode(cursor: str | None, statuses: Sequence[str]) -> dict[str, str | None]:
@@ -116,7 +120,6 @@ def order_page(rt: Runtime, actor: Actor, order_id: str) -> dict[str, Any]:
         dispute_until = delivered + p.dispute_window if delivered else None
         refusal = order.dispute_refusal(ctx)
     thread = list_messages(rt, actor, order_id, cursor=None, limit=200)
-    buyer = actor.role == Role.BUYER
     files = {d["id"]: list_evidence(rt, actor, d["id"]) for d in view["disputes"]}
     return {
         "order": view,
@@ -128,8 +131,7 @@ def order_page(rt: Runtime, actor: Actor, order_id: str) -> dict[str, Any]:
         "dispute_until": iso(dispute_until),
         "dispute_days_left": _days_left(ctx.now, dispute_until),
         "dispute_refusal": None if refusal is None else refusal.code,
-        "return_actions": {r["id"]: buyer_return_actions(r) for r in view["returns"] if buyer},
-        "dispute_actions": {d["id"]: buyer_dispute_actions(d) for d in view["disputes"] if buyer},
+        "why_no_cancel": why_no_cancel(view),
         "evidence": files,
         "cancellation_reasons": CANCELLATION_REASONS,
         "return_reasons": RETURN_REASONS,

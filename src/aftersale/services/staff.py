@@ -136,7 +136,9 @@ def escalated_disputes(rt: Runtime, actor: Actor) -> list[dict[str, Any]]:
             buyer, seller = uow.users.get(order.buyer_id), uow.users.get(order.seller_id)
             out.append(
                 {
-                    "dispute": dispute_view(order.find_dispute(dispute_id), order.currency),
+                    "dispute": dispute_view(
+                        order.find_dispute(dispute_id), order.currency, ctx, order
+                    ),
                     "order": order_view(order, ctx),
                     "buyer_name": buyer.name if buyer else order.buyer_id,
                     "seller_name": seller.name if seller else order.seller_id,

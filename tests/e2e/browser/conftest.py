@@ -9,9 +9,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from babel.dates import format_datetime
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.client import Api, Party
@@ -86,6 +88,23 @@ def log_in(page: Page, party: Party, *, password: str = PASSWORD) -> None:
     page.locator("#password").fill(password)
     page.locator("form[action='/login'] button[type=submit]").click()
     expect(page).not_to_have_url(re.compile(r"/login"))
+
+
+@pytest.fixture
+def other_page(browser: Browser, server: LiveServer) -> Iterator[Page]:
+    """A second browser context (its own cookies) for the other party of a story."""
+    context = browser.new_context(
+        base_url=server.base_url, viewport=VIEWPORT, locale="en-US", timezone_id="UTC"
+    )
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()
+
+
+def stamp(iso: str, locale: str = "en") -> str:
+    """A date and time as the pages write it (medium format, UTC)."""
+    moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    return format_datetime(moment, "medium", tzinfo=UTC, locale=locale) + " UTC"
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from aftersale.domain.errors import DomainError, NotFound
+from aftersale.entrypoints.web.forms import form_fields, quantities
 from aftersale.entrypoints.web.i18n import locale_of, message_for, translate
 from aftersale.entrypoints.web.render import dt, render
 from aftersale.entrypoints.web.session import (
@@ -97,11 +98,6 @@ async def _act(
     return RedirectResponse(f"/orders/{order_id}", status_code=303)
 
 
-async def _form(request: Request) -> dict[str, str]:
-    form = await request.form()
-    return {k: v.strip() for k, v in form.items() if isinstance(v, str)}
-
-
 def _opt(value: str | None) -> str | None:
     return value or None
 
@@ -114,7 +110,7 @@ def _amount(value: str | None) -> str | None:
 @router.post("/orders/{order_id}/cancel", dependencies=[Depends(verify_csrf)])
 async def cancel_order(request: Request, user: Buyer, order_id: str) -> RedirectResponse:
     """Cancel Order (unpaid: at once) or Request Order Cancellation (paid, not shipped)."""
-    form, rt, locale = await _form(request), runtime_of(request), locale_of(request)
+    form, rt, locale = await form_fields(request), runtime_of(request), locale_of(request)
 
     def done(result: tuple[bool, dict[str, Any]]) -> str:
         cancelled, order = result
@@ -158,13 +154,7 @@ async def confirm_receipt(request: Request, user: Buyer, order_id: str) -> Redir
 @router.post("/orders/{order_id}/returns", dependencies=[Depends(verify_csrf)])
 async def open_return(request: Request, user: Buyer, order_id: str) -> RedirectResponse:
     """Ask to return some items: which ones and how many, why, and in what condition."""
-    form, rt, locale = await _form(request), runtime_of(request), locale_of(request)
-    items = []
-    for key, sku in form.items():
-        if key.startswith("sku_"):
-            qty = form.get("qty_" + key[4:], "0")
-            if qty not in ("", "0"):
-                items.append({"sku": sku, "quantity": int(qty) if qty.isdigit() else qty})
+    form, rt, locale = await form_fields(request), runtime_of(request), locale_of(request)
     return await _act(
         request,
         user,
@@ -174,7 +164,7 @@ async def open_return(request: Request, user: Buyer, order_id: str) -> RedirectR
             actor_of(user),
             order_id,
             reason=_opt(form.get("reason")),
-            items=items,
+            items=quantities(form),
             condition=_opt(form.get("condition")),
             description=_opt(form.get("description")),
         ),
@@ -185,7 +175,7 @@ async def open_return(request: Request, user: Buyer, order_id: str) -> RedirectR
 @router.post("/orders/{order_id}/disputes", dependencies=[Depends(verify_csrf)])
 async def open_dispute(request: Request, user: Buyer, order_id: str) -> RedirectResponse:
     """Open a dispute for a full or partial refund, with an optional evidence file."""
-    form, rt, locale = await _form(request), runtime_of(request), locale_of(request)
+    form, rt, locale = await form_fields(request), runtime_of(request), locale_of(request)
     actor = actor_of(user)
     upload = (await request.form()).get("evidence")
     file = upload if isinstance(upload, UploadFile) and upload.filename else None
@@ -229,7 +219,7 @@ async def ship_return(
     request: Request, user: Buyer, order_id: str, return_id: str
 ) -> RedirectResponse:
     """Tell the seller the items are on their way back (carrier and tracking number)."""
-    form, rt, locale = await _form(request), runtime_of(request), locale_of(request)
+    form, rt, locale = await form_fields(request), runtime_of(request), locale_of(request)
     return await _act(
         request,
         user,
@@ -245,27 +235,56 @@ async def ship_return(
     )
 
 
+# The buyer's moves on a dispute: (use case, what the page says when it is done).
+DISPUTE_STEPS: dict[str, tuple[Callable[..., Any], str]] = {
+    "accept-proposal": (
+        disputes.accept_proposal,
+        "You accepted the seller's offer. Your refund is on its way.",
+    ),
+    "escalate": (
+        disputes.escalate,
+        "The dispute was escalated. The platform will review it and decide.",
+    ),
+    "withdraw": (disputes.withdraw, "You withdrew the dispute. It is closed with no refund."),
+    "modify": (disputes.modify, "Your new request was sent. The seller has been asked to answer."),
+}
+
+
 @router.post("/orders/{order_id}/disputes/{dispute_id}/{step}", dependencies=[Depends(verify_csrf)])
 async def dispute_step(
     request: Request, user: Buyer, order_id: str, dispute_id: str, step: str
 ) -> RedirectResponse:
-    """Accept the seller's proposal, or escalate the dispute to the platform."""
-    rt, locale, actor = runtime_of(request), locale_of(request), actor_of(user)
-    if step == "accept-proposal":
-        action = lambda: disputes.accept_proposal(rt, actor, dispute_id)  # noqa: E731
-        text = "You accepted the seller's offer. Your refund is on its way."
-    elif step == "escalate":
-        action = lambda: disputes.escalate(rt, actor, dispute_id)  # noqa: E731
-        text = "The dispute was escalated. The platform will review it and decide."
-    else:
+    """Accept the seller's proposal, modify the request, escalate, or withdraw the dispute."""
+    if step not in DISPUTE_STEPS:
         raise _not_found()
-    return await _act(request, user, order_id, action, lambda _: translate(text, locale))
+    form, rt, locale, actor = (
+        await form_fields(request),
+        runtime_of(request),
+        locale_of(request),
+        actor_of(user),
+    )
+    call, text = DISPUTE_STEPS[step]
+    kw: dict[str, Any] = {}
+    if step == "modify":
+        refund_type = form.get("refund_type", "full")
+        kw = {
+            "refund_type": refund_type,
+            "amount": _amount(form.get("amount")) if refund_type == "partial" else None,
+            "description": _opt(form.get("description")),
+        }
+    return await _act(
+        request,
+        user,
+        order_id,
+        lambda: call(rt, actor, dispute_id, **kw),
+        lambda _: translate(text, locale),
+    )
 
 
 @router.post("/orders/{order_id}/messages", dependencies=[Depends(verify_csrf)])
 async def post_message(request: Request, user: Buyer, order_id: str) -> RedirectResponse:
     """Write to the seller about this order."""
-    form, rt, locale = await _form(request), runtime_of(request), locale_of(request)
+    form, rt, locale = await form_fields(request), runtime_of(request), locale_of(request)
     return await _act(
         request,
         user,

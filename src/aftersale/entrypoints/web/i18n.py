@@ -116,6 +116,11 @@ ERROR_MESSAGES = {
     "dispute_window_closed": "The time to open a dispute for this order has passed.",
     "dispute_already_open": "This order already has an open dispute.",
     "refund_exceeds_paid": "That amount is more than what can still be refunded for this order.",
+    "dispute_rounds_exhausted": (
+        "The seller has answered as many times as a dispute allows. You can accept an offer, "
+        "escalate to the platform or withdraw."
+    ),
+    "dispute_limit_reached": "This order already has as many disputes as an order may have.",
     "concurrent_modification": "The order changed at the same moment. Please try again.",
     "forbidden": "Your account cannot do this.",
 }

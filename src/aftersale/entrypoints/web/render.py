@@ -75,6 +75,22 @@ def iso(value: Any) -> str:
     return "" if moment is None else moment.isoformat().replace("+00:00", "Z")
 
 
+def seconds_left(due: object, now: object) -> float:
+    """Seconds from now until a due time (ISO strings or datetimes); never negative."""
+    moment, start = _as_datetime(due), _as_datetime(now)
+    if moment is None or start is None:
+        return 0.0
+    return max(0.0, (moment - start).total_seconds())
+
+
+def fmt_left(seconds: float) -> str:
+    """Time left as the live countdown shows it: "2d 03:04:05"."""
+    left = int(seconds)
+    days, rest = divmod(left, 86400)
+    clock = f"{rest // 3600:02d}:{rest % 3600 // 60:02d}:{rest % 60:02d}"
+    return f"{days}{i18n.translate('d')} {clock}" if days else clock
+
+
 def csrf_input() -> Markup:
     """The hidden CSRF field every POST form carries."""
     request = _request.get()
@@ -100,6 +116,8 @@ env.globals.update(
     csrf_input=csrf_input,
     label=label,
     line_total=line_total,
+    seconds_left=seconds_left,
+    fmt_left=fmt_left,
     LANGUAGES=i18n.LANGUAGES,
 )
 env.filters.update(money=money, dt=dt, date=date, iso=iso, label=label)

@@ -7,7 +7,6 @@ Each form POSTs (with its CSRF token) to one use case and redirects back with a 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -16,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from aftersale.domain.errors import DomainError, NotFound
 from aftersale.domain.reasons import CANCELLATION_REASONS, DISPUTE_REASONS, RETURN_REASONS
 from aftersale.entrypoints.web import i18n
-from aftersale.entrypoints.web.render import env, iso, render
+from aftersale.entrypoints.web.render import render
 from aftersale.entrypoints.web.session import (
     PageError,
     WebUser,
@@ -50,23 +49,6 @@ ERRORS = {
 }
 
 
-def seconds_left(due: object, now: datetime) -> float:
-    """Seconds from now until a due time (an ISO string or a datetime); never negative."""
-    moment = datetime.fromisoformat(iso(due).replace("Z", "+00:00"))
-    return max(0.0, (moment - now).total_seconds())
-
-
-def fmt_left(seconds: float) -> str:
-    """Time left as the live countdown shows it: "2d 03:04:05"."""
-    left = int(seconds)
-    days, rest = divmod(left, 86400)
-    clock = f"{rest // 3600:02d}:{rest % 3600 // 60:02d}:{rest % 60:02d}"
-    return f"{days}{i18n.translate('d')} {clock}" if days else clock
-
-
-env.globals.update(seconds_left=seconds_left, fmt_left=fmt_left)
-
-
 def error_text(request: Request, exc: DomainError) -> str:
     """A refusal as a sentence in the user's language."""
     loc = i18n.locale_of(request)
@@ -90,7 +72,8 @@ def run_action(
     return RedirectResponse(back, status_code=303)
 
 
-def _back(nxt: str, order_id: str | None = None) -> str:
+def back_to(nxt: str, order_id: str | None = None) -> str:
+    """Where to go after an action: `next` when it is a local path, else the order (or console)."""
     default = f"/seller/orders/{order_id}" if order_id else "/seller"
     return safe_next(nxt, default)
 
@@ -138,7 +121,7 @@ def pack(request: Request, order_id: str, user: Seller, nxt: Next = "") -> Redir
         request,
         lambda: orders.pack(rt, actor, order_id),
         done="Order packed.",
-        back=_back(nxt, order_id),
+        back=back_to(nxt, order_id),
     )
 
 
@@ -159,7 +142,7 @@ def ship(
             rt, actor, order_id, carrier=carrier.strip(), tracking_number=tracking_number.strip()
         ),
         done="Order shipped.",
-        back=_back(nxt, order_id),
+        back=back_to(nxt, order_id),
     )
 
 
@@ -173,7 +156,7 @@ def accept_cancellation(
         request,
         lambda: cancellation.accept_cancellation(rt, actor, order_id),
         done="Cancellation accepted: the order is cancelled and the buyer will be refunded.",
-        back=_back(nxt, order_id),
+        back=back_to(nxt, order_id),
     )
 
 
@@ -191,7 +174,7 @@ def reject_cancellation(
         request,
         lambda: cancellation.reject_cancellation(rt, actor, order_id, reason=reason.strip()),
         done="Cancellation request rejected; the buyer sees your reason.",
-        back=_back(nxt, order_id),
+        back=back_to(nxt, order_id),
     )
 
 
@@ -209,7 +192,7 @@ def seller_cancel(
         request,
         lambda: cancellation.seller_cancel(rt, actor, order_id, reason=reason.strip()),
         done="Order cancelled; the buyer has been told and any payment will be refunded.",
-        back=_back(nxt, order_id),
+        back=back_to(nxt, order_id),
     )
 
 
@@ -263,7 +246,7 @@ def return_action(
     if action not in calls:
         raise PageError(404, i18n.translate("Page not found.", i18n.locale_of(request)))
     call, done = calls[action]
-    return run_action(request, call, done=done, back=_back(nxt))
+    return run_action(request, call, done=done, back=back_to(nxt))
 
 
 def _condition(value: str) -> object:
@@ -300,4 +283,4 @@ def dispute_action(
     if action not in calls:
         raise PageError(404, i18n.translate("Page not found.", i18n.locale_of(request)))
     call, done = calls[action]
-    return run_action(request, call, done=done, back=_back(nxt))
+    return run_action(request, call, done=done, back=back_to(nxt))

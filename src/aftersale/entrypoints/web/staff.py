@@ -11,7 +11,7 @@ from markupsafe import Markup
 from aftersale.domain.errors import DomainError, NotFound
 from aftersale.domain.reasons import CANCELLATION_REASONS, DISPUTE_REASONS, RETURN_REASONS
 from aftersale.entrypoints.web import charts, i18n
-from aftersale.entrypoints.web.render import date, render
+from aftersale.entrypoints.web.render import date, render, seconds_left
 from aftersale.entrypoints.web.seller import REASONS, run_action
 from aftersale.entrypoints.web.session import (
     PageError,
@@ -21,7 +21,7 @@ from aftersale.entrypoints.web.session import (
     runtime_of,
     verify_csrf,
 )
-from aftersale.services import disputes, messages, staff
+from aftersale.services import disputes, messages, refunds, staff
 from aftersale.services.common import read_order
 
 router = APIRouter(prefix="/staff")
@@ -41,12 +41,15 @@ def _t(request: Request, message: str, **params: Any) -> str:
 def home(request: Request, user: Staff) -> HTMLResponse:
     """Escalated disputes to decide and refunds past their expected-by date."""
     rt, actor = runtime_of(request), actor_of(user)
+    cases, now = staff.escalated_disputes(rt, actor), rt.clock.now()
     return render(
         request,
         "staff/home.html",
-        cases=staff.escalated_disputes(rt, actor),
+        cases=cases,
+        # overdue: the time from decide_by until now is positive
+        late=[c for c in cases if seconds_left(now, c["dispute"]["decide_by"]) > 0],
         overdue=staff.overdue_refunds(rt, actor),
-        now=rt.clock.now(),
+        now=now,
         reasons=REASONS,
     )
 
@@ -68,6 +71,26 @@ def resolve(
         ),
         done="Dispute resolved; both parties have been told.",
         back=f"/staff#dispute-{dispute_id}",
+    )
+
+
+@router.post("/orders/{order_id}/refunds", dependencies=[Depends(verify_csrf)])
+def goodwill_refund(
+    request: Request,
+    order_id: str,
+    user: Staff,
+    amount: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+) -> RedirectResponse:
+    """Refund part of an order as a goodwill gesture, with the reason (rule 14)."""
+    rt, actor = runtime_of(request), actor_of(user)
+    return run_action(
+        request,
+        lambda: refunds.goodwill_refund(
+            rt, actor, order_id, amount=amount.strip().replace(",", "."), reason=reason.strip()
+        ),
+        done="Goodwill refund created; the buyer has been told.",
+        back=f"/staff/orders/{order_id}",
     )
 
 
