@@ -8,7 +8,6 @@ from aftersale.domain.context import Ctx
 from aftersale.domain.entities import CancellationRequest, CancellationStatus, OrderStatus, new_id
 from aftersale.domain.errors import DomainError, ValidationFailed
 from aftersale.domain.lines import parse_lines
-from aftersale.domain.machines import move
 from aftersale.domain.order_state import AFTER_SHIPMENT, PAID_UNSHIPPED, UNSHIPPED, OrderState
 from aftersale.domain.reasons import CANCELLATION_REASONS, check_reason
 from aftersale.domain.validate import optional_text, text
@@ -104,13 +103,12 @@ class CancellationRules(OrderState):
     def accept_cancellation(self, ctx: Ctx) -> None:
         """The seller accepts: the order is cancelled and fully refunded."""
         request = self._pending_or_raise()
-        move(request, C.ACCEPTED)
-        request.responded_at = ctx.now
-        self._record(
-            ctx,
+        self._answer_request(
+            request,
+            C.ACCEPTED,
             "cancellation_accepted",
             "The seller accepted the cancellation",
-            cancellation_id=request.id,
+            ctx,
         )
         self._cancel(by="buyer", reason=request.reason, ctx=ctx)
 
@@ -118,13 +116,13 @@ class CancellationRules(OrderState):
         """The seller rejects: the order goes on and the buyer cannot ask again."""
         why = text(reason, "reason", max_len=500)
         request = self._pending_or_raise()
-        move(request, C.REJECTED)
-        request.responded_at, request.reject_reason = ctx.now, why
-        self._record(
-            ctx,
+        request.reject_reason = why
+        self._answer_request(
+            request,
+            C.REJECTED,
             "cancellation_rejected",
             f"The seller rejected the cancellation: {why}",
-            cancellation_id=request.id,
+            ctx,
         )
 
     def expire_cancellation(self, request_id: str, ctx: Ctx) -> None:
@@ -132,15 +130,14 @@ class CancellationRules(OrderState):
         request = self.pending_cancellation
         if request is None or request.id != request_id or ctx.now < request.respond_by:
             return
-        move(request, C.AUTO_ACCEPTED)
-        request.responded_at = ctx.now
-        self._record(
-            ctx,
+        self._answer_request(
+            request,
+            C.AUTO_ACCEPTED,
             "cancellation_auto_accepted",
             "The seller did not answer within "
             f"{self.policy.cancellation_answer_hours} hours: the cancellation was "
             "accepted automatically",
-            cancellation_id=request.id,
+            ctx,
         )
         self._cancel(by="buyer", reason=request.reason, ctx=ctx)
 
@@ -160,13 +157,12 @@ class CancellationRules(OrderState):
             return
         request = self.pending_cancellation
         if request is not None:
-            move(request, C.ACCEPTED)
-            request.responded_at = ctx.now
-            self._record(
-                ctx,
+            self._answer_request(
+                request,
+                C.ACCEPTED,
                 "cancellation_accepted",
                 "The seller cancelled the order, accepting the buyer's request",
-                cancellation_id=request.id,
+                ctx,
             )
         if wanted is not None:
             self._take_lines(wanted)

@@ -9,6 +9,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from aftersale.domain.context import Ctx
 from aftersale.domain.entities import (
     CancellationRequest,
+    CancellationStatus,
     Deadline,
     Dispute,
     DisputeStatus,
@@ -24,6 +25,7 @@ from aftersale.domain.entities import (
 )
 from aftersale.domain.errors import DomainError, InvalidState, NotFound
 from aftersale.domain.lines import OrderLine
+from aftersale.domain.machines import move
 from aftersale.domain.money import Money, exponent
 from aftersale.domain.policy import Policy
 
@@ -196,6 +198,19 @@ class OrderState:
                         at=ctx.now,
                     )
                 )
+
+    def _answer_request(
+        self,
+        request: CancellationRequest,
+        to: CancellationStatus,
+        event: str,
+        detail: str,
+        ctx: Ctx,
+    ) -> None:
+        """Close a pending cancellation request (accepted, rejected or auto-accepted)."""
+        move(request, to)
+        request.responded_at = ctx.now
+        self._record(ctx, event, detail, cancellation_id=request.id)
 
     def _issue_refund(
         self,

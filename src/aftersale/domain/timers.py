@@ -9,7 +9,6 @@ from aftersale.domain.actors import SYSTEM
 from aftersale.domain.context import Ctx
 from aftersale.domain.entities import CancellationStatus, OrderStatus
 from aftersale.domain.errors import InvalidState, ValidationFailed
-from aftersale.domain.machines import move
 from aftersale.domain.order_state import PAID_UNSHIPPED, OrderState
 
 S = OrderStatus
@@ -35,13 +34,12 @@ class TimerRules(OrderState):
             return
         request = self.pending_cancellation
         if request is not None:
-            move(request, CancellationStatus.AUTO_ACCEPTED)
-            request.responded_at = ctx.now
-            self._record(
-                ctx,
+            self._answer_request(
+                request,
+                CancellationStatus.AUTO_ACCEPTED,
                 "cancellation_auto_accepted",
                 "The seller did not ship in time: the cancellation was accepted automatically",
-                cancellation_id=request.id,
+                ctx,
             )
         self._cancel(
             by="system",
