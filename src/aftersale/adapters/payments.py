@@ -40,6 +40,10 @@ class SandboxGateway:
             self.engine if sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
         )
 
+    def check_payment(self, *, reference: str, amount: Decimal, currency: str) -> str | None:
+        """The sandbox takes any payment reference as a payment made."""
+        return None
+
     def refund(
         self,
         *,

@@ -17,6 +17,7 @@ from aftersale.entrypoints.api import (
     routes_admin,
     routes_after,
     routes_evidence,
+    routes_gateways,
     routes_orders,
 )
 from aftersale.entrypoints.api.hot_routes import HotRoutes
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(routes_orders.router)
     app.include_router(routes_after.router)
     app.include_router(routes_evidence.router)
+    app.include_router(routes_gateways.router)
     if settings.test_clock:
         app.include_router(routes_admin.clock_router)
     web.mount(app)
