@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, text
 
@@ -14,6 +17,7 @@ from aftersale.adapters.db.engine import make_engine
 from aftersale.adapters.db.ops_repo import schema_state
 from aftersale.entrypoints.api.app import create_app
 from aftersale.entrypoints.api.routes_ops import ops_collector
+from aftersale.entrypoints.worker import Worker
 from aftersale.services.runtime import Runtime
 from aftersale.settings import Settings
 from tests.client import HOUR, Api
@@ -57,15 +61,28 @@ def test_readyz_is_ready_on_a_migrated_database(api: Api) -> None:
     assert answer.status_code == 200 and answer.json() == {"status": "ready"}
 
 
+@contextmanager
+def schema_behind(url: str) -> Iterator[None]:
+    """The database's recorded revision set back to 0004 for a while (then restored)."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        head = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+        conn.execute(text("UPDATE alembic_version SET version_num = '0004'"))
+    try:
+        yield
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head})
+        engine.dispose()
+
+
 def test_readyz_is_503_not_ready_when_the_schema_is_behind_the_latest_migration(
     api: Api, settings: Settings
 ) -> None:
-    engine = create_engine(settings.url)
-    with engine.begin() as conn:
-        conn.execute(text("UPDATE alembic_version SET version_num = '0004'"))
-    engine.dispose()
-    api.problem(api.http.get("/readyz"), 503, "not_ready")
-    assert api.http.get("/healthz").status_code == 200  # liveness is another question
+    with schema_behind(settings.url):
+        api.problem(api.http.get("/readyz"), 503, "not_ready")
+        assert api.http.get("/healthz").status_code == 200  # liveness is another question
+    assert api.http.get("/readyz").status_code == 200
 
 
 def test_a_database_that_does_not_answer_is_not_ready() -> None:
@@ -151,3 +168,20 @@ def test_every_answer_carries_a_request_id_the_callers_when_sane(api: Api) -> No
     ]
     ids = [a.headers["x-request-id"] for a in made]
     assert len(set(ids)) == 3 and all(len(i) == 32 for i in ids)
+
+
+def test_the_worker_counts_what_it_fires_by_kind_and_logs_each_batch(
+    api: Api, rt: Runtime, capsys: pytest.CaptureFixture[str]
+) -> None:
+    buyer, seller = api.user("buyer"), api.user("seller")
+    order = api.paid_order(buyer, seller)
+    api.ok(api.post(f"/orders/{order['id']}/seller-cancel", {"reason": "x"}, as_=seller))
+    labels = {"kind": "refund_submit"}
+    before = REGISTRY.get_sample_value("aftersale_deadlines_fired_total", labels) or 0.0
+    capsys.readouterr()
+    assert Worker(rt).run_once() == 1
+    assert REGISTRY.get_sample_value("aftersale_deadlines_fired_total", labels) == before + 1
+    out = capsys.readouterr().out.splitlines()
+    batches = [json.loads(line) for line in out if '"worker_batch"' in line]
+    assert len(batches) == 1
+    assert batches[0]["fired"] == 1 and batches[0]["kinds"] == ["refund_submit"]

@@ -1,4 +1,5 @@
-"""The `aftersale` command: serve, worker, migrate, demo, users."""
+"""The `aftersale` command: serve, worker, migrate, demo, users (the operator's commands are
+in cli_ops.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from aftersale.entrypoints import cli_ops
 from aftersale.settings import get_settings
 
 app = typer.Typer(help="aftersale: the after-sales engine of a marketplace.", no_args_is_help=True)
@@ -260,4 +262,6 @@ def _print_import(result: Any, *, dry_run: bool, report: Path | None) -> None:
     )
 
 
+cli_ops.register(app, users_app)  # users list|disable|enable|rotate-token, refunds, deadlines,
+# status
 os.environ.setdefault("PYTHONUNBUFFERED", "1")

@@ -66,5 +66,6 @@ def configure(level: int = logging.INFO) -> None:
 
 
 def get(name: str) -> Any:
-    """A structlog logger bound to a component's name."""
-    return structlog.get_logger().bind(logger=name)
+    """A structlog logger bound to a component's name (lazy: made on first use, so a module
+    may take one before the logs are configured)."""
+    return structlog.get_logger(component=name)

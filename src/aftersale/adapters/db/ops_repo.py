@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -93,3 +94,35 @@ def schema_state(engine: Engine) -> tuple[bool, str]:
     if applied != heads:
         return False, f"the schema is at {sorted(applied) or 'nothing'}, not {sorted(heads)}"
     return True, "ready"
+
+
+def refund_rows(engine: Engine, *, now: datetime, overdue: bool, limit: int) -> list[Any]:
+    """Refunds, newest first (`overdue`: only those pending or processing past their
+    expected-by date, most overdue first)."""
+    r = t.refunds.c
+    query = select(
+        r.id, r.order_id, r.amount, r.currency, r.method, r.status, r.created_at, r.expected_by
+    )
+    if overdue:
+        query = query.where(
+            r.status.in_([RefundStatus.PENDING, RefundStatus.PROCESSING]), r.expected_by < now
+        ).order_by(r.expected_by)
+    else:
+        query = query.order_by(r.created_at.desc())
+    with reader(engine).connect() as conn:
+        return list(conn.execute(query.limit(limit)))
+
+
+def deadline_rows(
+    engine: Engine, *, now: datetime, due: bool, kind: str | None, limit: int
+) -> list[Any]:
+    """Deadlines not fired yet, soonest first (`due`: only those due now; `kind`: one kind)."""
+    d = t.deadlines.c
+    query = select(d.seq, d.kind, d.order_id, d.subject_id, d.due_at, d.attempts, d.last_error)
+    query = query.where(d.fired_at.is_(None))
+    if due:
+        query = query.where(d.due_at <= now)
+    if kind:
+        query = query.where(d.kind == kind)
+    with reader(engine).connect() as conn:
+        return list(conn.execute(query.order_by(d.due_at, d.seq).limit(limit)))

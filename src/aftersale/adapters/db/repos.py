@@ -51,6 +51,15 @@ class SqlUserRepository:
             update(t.users).where(t.users.c.id == user_id).values(password_hash=password_hash)
         )
 
+    def set_disabled(self, user_id: str, at: datetime | None) -> None:
+        """Disable a user from a moment on (None: enable it again)."""
+        self.conn.execute(update(t.users).where(t.users.c.id == user_id).values(disabled_at=at))
+
+    def listing(self, *, limit: int) -> list[UserRecord]:
+        """Users, oldest first."""
+        query = select(t.users).order_by(t.users.c.created_at, t.users.c.id).limit(limit)
+        return [UserRecord(**row) for row in self.conn.execute(query).mappings()]
+
     def count(self) -> int:
         """How many users there are."""
         return int(self.conn.execute(select(func.count()).select_from(t.users)).scalar_one())

@@ -58,6 +58,7 @@ users = Table(
     Column("country", String(2), nullable=False),
     Column("locale", String(16), nullable=False, server_default="en"),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("disabled_at", UTCDateTime),  # an operator disabled the user (token, password)
 )
 
 orders = Table(

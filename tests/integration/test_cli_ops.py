@@ -1,0 +1,147 @@
+"""The operator's commands, as an operator runs them, on SQLite and PostgreSQL: users
+list / disable / enable / rotate-token, refunds list / retry, deadlines list, status."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from aftersale.entrypoints.api.app import create_app
+from aftersale.services.runtime import Runtime
+from aftersale.settings import Settings
+from tests.client import DAY, Api, Party
+from tests.conftest import ROOT
+from tests.integration.test_ops_http import schema_behind
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def run(settings: Settings, tmp_path: Path) -> Iterator[Run]:
+    """`python -m aftersale ARGS` on the test database, with the test clock."""
+    env = {
+        **os.environ,
+        "AFTERSALE_DATABASE_URL": settings.url,
+        "AFTERSALE_DATA_DIR": str(tmp_path),
+        "AFTERSALE_TEST_CLOCK": "1",
+        "COLUMNS": "250",
+    }
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "aftersale", *args],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    yield cli
+
+
+def status_of(settings: Settings, rt: Runtime, party: Party) -> int:
+    """The status a fresh API process answers the party's token with."""
+    with TestClient(create_app(settings, runtime=rt)) as http:
+        return http.get("/api/v1/orders", headers=party.headers).status_code
+
+
+def test_users_list_disable_enable_and_rotate_token(
+    api: Api, run: Run, settings: Settings, rt: Runtime
+) -> None:
+    buyer = api.user("buyer")
+    listed = run("users", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert buyer.id in listed.stdout and buyer.email in listed.stdout
+    assert run("users", "disable", buyer.email).returncode == 0
+    rt.token_cache.clear()  # (a server forgets a token within 30 s: here, at once)
+    assert status_of(settings, rt, buyer) == 401
+    assert "disabled" in run("users", "list").stdout
+    assert run("users", "enable", buyer.id).returncode == 0
+    assert status_of(settings, rt, buyer) == 200
+    rotated = run("users", "rotate-token", buyer.id)
+    assert rotated.returncode == 0, rotated.stderr
+    new_token = rotated.stdout.strip().rsplit(" ", 1)[-1]
+    rt.token_cache.clear()
+    assert status_of(settings, rt, buyer) == 401
+    assert status_of(settings, rt, Party(buyer.id, "buyer", new_token, buyer.email)) == 200
+    missing = run("users", "disable", "nobody@example.test")
+    assert missing.returncode == 2 and "not_found" in missing.stdout
+
+
+def test_refunds_list_shows_failed_and_overdue_refunds_and_retry_issues_a_new_one(
+    api: Api, run: Run, rt: Runtime
+) -> None:
+    buyer, seller = api.user("buyer"), api.user("seller")
+    failing = api.pay(api.order(buyer, seller), reference="fail-declined")
+    failing = api.ok(
+        api.post(f"/orders/{failing['id']}/seller-cancel", {"reason": "x"}, as_=seller)
+    )
+    failed_id = failing["refunds"][0]["id"]
+    api.advance(60)
+    assert api.get_order(failing["id"], buyer)["refunds"][0]["status"] == "failed"
+    late = api.paid_order(buyer, seller)
+    late = api.ok(api.post(f"/orders/{late['id']}/seller-cancel", {"reason": "x"}, as_=seller))
+    late_id = late["refunds"][0]["id"]
+    listed = run("refunds", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert failed_id in listed.stdout and late_id in listed.stdout and "failed" in listed.stdout
+    assert late_id not in run("refunds", "list", "--overdue").stdout
+    assert rt.test_clock is not None
+    rt.test_clock.set(rt.test_clock.now() + timedelta(days=40))  # nothing fired: it is late
+    overdue = run("refunds", "list", "--overdue").stdout
+    assert late_id in overdue and failed_id not in overdue
+    retried = run("refunds", "retry", failed_id)
+    assert retried.returncode == 0, retried.stderr
+    refunds = api.get_order(failing["id"], buyer)["refunds"]
+    assert [r["status"] for r in refunds] == ["failed", "pending"]
+    assert refunds[1]["id"] in retried.stdout
+    again = run("refunds", "retry", failed_id)
+    assert again.returncode == 2 and "invalid_state" in again.stdout
+
+
+def test_deadlines_list_shows_what_is_due_and_filters_by_kind(
+    api: Api, run: Run, rt: Runtime
+) -> None:
+    buyer, seller = api.user("buyer"), api.user("seller")
+    order = api.order(buyer, seller)  # closes unpaid after 20 days
+    every = run("deadlines", "list")
+    assert every.returncode == 0, every.stderr
+    assert "unpaid_close" in every.stdout and order["id"] in every.stdout
+    assert order["id"] not in run("deadlines", "list", "--due").stdout
+    assert rt.test_clock is not None
+    rt.test_clock.set(rt.test_clock.now() + timedelta(days=21))
+    assert order["id"] in run("deadlines", "list", "--due", "--kind", "unpaid_close").stdout
+    assert order["id"] not in run("deadlines", "list", "--kind", "refund_submit").stdout
+
+
+def test_status_tells_the_database_migrations_lag_and_overdue_refunds(
+    api: Api, run: Run, rt: Runtime, settings: Settings
+) -> None:
+    buyer, seller = api.user("buyer"), api.user("seller")
+    order = api.paid_order(buyer, seller)
+    api.ok(api.post(f"/orders/{order['id']}/seller-cancel", {"reason": "x"}, as_=seller))
+    assert rt.test_clock is not None
+    rt.test_clock.set(rt.test_clock.now() + timedelta(seconds=40 * DAY))
+    shown = run("status")
+    assert shown.returncode == 0, shown.stderr
+    lines = {
+        line.split("│")[1].strip(): line.split("│")[2].strip()
+        for line in shown.stdout.splitlines()
+        if line.count("│") == 3
+    }
+    assert lines["database"] == "ready" and "(latest)" in lines["migrations"]
+    assert int(lines["due deadlines"]) >= 1 and int(lines["overdue refunds"]) == 1
+    assert float(lines["oldest due deadline's lag"].split()[0]) >= 39 * DAY
+    assert lines["failed webhook deliveries"] == "no deliveries table"
+    with schema_behind(settings.url):
+        behind = run("status")
+    assert behind.returncode == 1 and "NOT READY" in behind.stdout
