@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -63,6 +64,15 @@ def configure(level: int = logging.INFO) -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+
+
+def request_line(fields: dict[str, Any]) -> None:
+    """One request's line, in the same JSON shape as structlog's lines, rendered straight by
+    orjson: structlog's processor chain cost 15 µs a request, this 4 µs (bench/README.md)."""
+    fields["event"], fields["level"], fields["ts"] = "request", "info", datetime.now(UTC)
+    out = sys.stdout.buffer
+    out.write(orjson.dumps(fields, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_UTC_Z))
+    out.flush()
 
 
 def get(name: str) -> Any:

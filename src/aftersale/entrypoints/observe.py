@@ -5,9 +5,9 @@ answer, a hot route's — carries `X-Request-ID` and is counted under its route'
 
 from __future__ import annotations
 
+import os
 import re
 import time
-import uuid
 from typing import Any
 
 from fastapi import FastAPI
@@ -31,8 +31,13 @@ def request_id(headers: list[tuple[bytes, bytes]]) -> bytes:
     """The caller's request id when it sends a sane one, else a new one."""
     for name, value in headers:
         if name == HEADER:
-            return value if SANE_ID.fullmatch(value) else uuid.uuid4().hex.encode()
-    return uuid.uuid4().hex.encode()
+            return value if SANE_ID.fullmatch(value) else _new_id()
+    return _new_id()
+
+
+def _new_id() -> bytes:
+    """A new request id: 32 hex digits (as a UUID's, a quarter of uuid4's cost)."""
+    return os.urandom(16).hex().encode()
 
 
 def route_of(scope: Scope) -> str:
@@ -67,7 +72,6 @@ class RequestObserver:
 
     def __init__(self, app: ASGIApp, *, fastapi: FastAPI, record: bool) -> None:
         self.app, self.fastapi, self.record = app, fastapi, record
-        self.log = logs.get("aftersale.http")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -94,14 +98,16 @@ class RequestObserver:
         """The request's metrics sample and log line."""
         route = route_of(scope)
         metrics.observe_request(scope["method"], route, status, seconds)
-        self.log.info(
-            "request",
-            request_id=rid.decode(),
-            method=scope["method"],
-            route=route,
-            status=status,
-            duration_ms=round(seconds * 1000, 2),
-            user_id=user_of(scope, getattr(self.fastapi.state, "runtime", None)),
+        logs.request_line(
+            {
+                "component": "aftersale.http",
+                "request_id": rid.decode(),
+                "method": scope["method"],
+                "route": route,
+                "status": status,
+                "duration_ms": round(seconds * 1000, 2),
+                "user_id": user_of(scope, getattr(self.fastapi.state, "runtime", None)),
+            }
         )
 
 
