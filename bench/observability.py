@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import tempfile
 from datetime import UTC, datetime
@@ -39,6 +40,22 @@ def tree_cpu(root: int) -> float:
         if int(proc.name) == root or int(fields[1]) == root:  # (ppid is field 4, 2 here)
             total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / cpu.TICK
+
+
+def paired(off: list[dict[str, float]], on: list[dict[str, float]]) -> dict[str, float]:
+    """The median over rounds of on / off - 1, in %, for throughput (as a loss), p99, CPU."""
+
+    def median(key: str, loss: bool = False) -> float:
+        ratios = [b[key] / a[key] for a, b in zip(off, on, strict=True)]
+        return round(
+            100 * ((1 - statistics.median(ratios)) if loss else statistics.median(ratios) - 1), 1
+        )
+
+    return {
+        "throughput": median("ops", loss=True),
+        "p99": median("p99_ms"),
+        "cpu": median("cpu_us"),
+    }
 
 
 def server(url: str, tmp: Path, *, on: bool, processes: int) -> Server:
@@ -108,10 +125,14 @@ def main() -> None:
         results[name]["cpu_us"] = sum(r["cpu_us"] * r["count"] for r in rounds) / sum(
             r["count"] for r in rounds
         )
+        results[name]["cpu_us_rounds"] = [round(r["cpu_us"]) for r in rounds]
     results["cost"] = {
         "cpu_pct": round(100 * (results["on"]["cpu_us"] / results["off"]["cpu_us"] - 1), 1),
         "throughput_pct": round(100 * (1 - results["on"]["ops"] / results["off"]["ops"]), 1),
         "p99_pct": round(100 * (results["on"]["p99_ms"] / results["off"]["p99_ms"] - 1), 1),
+        # each round's pair (taken back to back) as a ratio, the median of those: the
+        # machine's drift between pairs cancels out
+        "paired_median_pct": paired(runs["off"], runs["on"]),
     }
     results.update(vars(args))
     print(json.dumps(results, indent=2))

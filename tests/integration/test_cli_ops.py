@@ -3,13 +3,16 @@ list / disable / enable / rotate-token, refunds list / retry, deadlines list, st
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -17,7 +20,7 @@ from aftersale.entrypoints.api.app import create_app
 from aftersale.services.runtime import Runtime
 from aftersale.settings import Settings
 from tests.client import DAY, Api, Party
-from tests.conftest import ROOT
+from tests.conftest import ROOT, free_port
 from tests.integration.test_ops_http import schema_behind
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
@@ -145,3 +148,36 @@ def test_status_tells_the_database_migrations_lag_and_overdue_refunds(
     with schema_behind(settings.url):
         behind = run("status")
     assert behind.returncode == 1 and "NOT READY" in behind.stdout
+
+
+def test_a_separate_worker_serves_its_counters_on_its_metrics_port(
+    api: Api, settings: Settings, tmp_path: Path
+) -> None:
+    buyer, seller = api.user("buyer"), api.user("seller")
+    order = api.paid_order(buyer, seller)
+    api.ok(api.post(f"/orders/{order['id']}/seller-cancel", {"reason": "x"}, as_=seller))
+    port = free_port()
+    env = {
+        **os.environ,
+        "AFTERSALE_DATABASE_URL": settings.url,
+        "AFTERSALE_DATA_DIR": str(tmp_path),
+        "AFTERSALE_TEST_CLOCK": "1",
+    }
+    command = [sys.executable, "-m", "aftersale", "worker", "--metrics-port", str(port)]
+    worker = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        wanted = 'aftersale_deadlines_fired_total{kind="refund_submit"} 1.0'
+        deadline, seen = time.monotonic() + 60, ""
+        while time.monotonic() < deadline and wanted not in seen:
+            time.sleep(0.3)
+            try:
+                seen = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+            except httpx.HTTPError:
+                continue
+        assert wanted in seen
+    finally:
+        worker.terminate()
+        out, _ = worker.communicate(timeout=30)
+    batches = [json.loads(line) for line in out.splitlines() if '"worker_batch"' in line]
+    assert batches and batches[0]["kinds"] == ["refund_submit"]
+    assert api.get_order(order["id"], buyer)["refunds"][0]["status"] == "processing"
