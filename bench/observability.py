@@ -17,12 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from aftersale.adapters.db.engine import make_engine
-from aftersale.bootstrap import build_runtime
-from aftersale.services.users import ensure_admin_token
-from aftersale.settings import Settings
 from bench import cpu, data
-from bench.run import HERE, TOKENS, Server, combine, ensure_wrk, scenarios, wrk
+from bench.run import HERE, TOKENS, Server, combine, prepare, scenarios, wrk
 
 RATE = 2000  # orders a second a round may use up (more than this box answers: 1,813/s)
 
@@ -74,12 +70,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=4)
     parser.add_argument("--processes", type=int, default=2)
     args = parser.parse_args()
-    ensure_wrk()
-    url = data.fresh_database()
-    engine = make_engine(url)
-    rt = build_runtime(Settings(database_url=url, embedded_worker=False), engine=engine)  # type: ignore[call-arg]
-    ids = data.make_users(rt)
-    ensure_admin_token(rt, data.ADMIN_TOKEN)
+    url, engine, rt, ids = prepare()
     _, _, target, body, who, _ = next(s for s in scenarios(ids) if s[0] == "request")
     per_round = RATE * args.seconds
     made = data.analyzed_orders(

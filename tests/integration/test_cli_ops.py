@@ -3,12 +3,13 @@ list / disable / enable / rotate-token, refunds list / retry, deadlines list, st
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,34 +22,17 @@ from aftersale.services.runtime import Runtime
 from aftersale.settings import Settings
 from tests.client import DAY, Api, Party
 from tests.conftest import ROOT, free_port
+from tests.integration.test_cli import run_cli
 from tests.integration.test_ops_http import schema_behind
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
 @pytest.fixture
-def run(settings: Settings, tmp_path: Path) -> Iterator[Run]:
+def run(settings: Settings, tmp_path: Path) -> Run:
     """`python -m aftersale ARGS` on the test database, with the test clock."""
-    env = {
-        **os.environ,
-        "AFTERSALE_DATABASE_URL": settings.url,
-        "AFTERSALE_DATA_DIR": str(tmp_path),
-        "AFTERSALE_TEST_CLOCK": "1",
-        "COLUMNS": "250",
-    }
-
-    def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "aftersale", *args],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-
-    yield cli
+    env = {"AFTERSALE_DATABASE_URL": settings.url, "AFTERSALE_TEST_CLOCK": "1", "COLUMNS": "250"}
+    return functools.partial(run_cli, data_dir=tmp_path, env=env)
 
 
 def status_of(settings: Settings, rt: Runtime, party: Party) -> int:

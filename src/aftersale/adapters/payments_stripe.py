@@ -21,6 +21,7 @@ import stripe
 from sqlalchemy import Engine, select
 
 from aftersale.adapters.db import tables as t
+from aftersale.adapters.payments import OneRefundAsABatch
 from aftersale.domain.money import exponent
 from aftersale.services.ports import GatewayRefund, PaymentGateway, RefundRequest
 
@@ -33,7 +34,7 @@ def minor_units(amount: Decimal, currency: str) -> int:
     return int(amount / exponent(currency))
 
 
-class StripeGateway:
+class StripeGateway(OneRefundAsABatch):
     """Card payments checked and card refunds made at Stripe; balance ones in the ledger."""
 
     def __init__(
@@ -67,20 +68,6 @@ class StripeGateway:
         if paid.currency.upper() != currency or paid.amount != minor_units(amount, currency):
             return "payment_amount_mismatch"
         return None
-
-    def refund(
-        self,
-        *,
-        key: str,
-        amount: Decimal,
-        currency: str,
-        method: str,
-        payment_reference: str,
-        at: datetime,
-    ) -> GatewayRefund:
-        """Create (or find, for a refund id sent before) one refund."""
-        request = RefundRequest(key, amount, currency, method, payment_reference, at)
-        return self.refund_many([request])[key]
 
     def refund_many(self, requests: list[RefundRequest]) -> dict[str, GatewayRefund]:
         """Balance refunds in one call to the ledger gateway; card refunds one by one at
