@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -26,6 +27,7 @@ from tests.integration.test_cli import run_cli
 from tests.integration.test_ops_http import schema_behind
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
+PASSWORD = "operator-test-password"
 
 
 @pytest.fixture
@@ -39,6 +41,27 @@ def status_of(settings: Settings, rt: Runtime, party: Party) -> int:
     """The status a fresh API process answers the party's token with."""
     with TestClient(create_app(settings, runtime=rt)) as http:
         return http.get("/api/v1/orders", headers=party.headers).status_code
+
+
+def page_login(http: TestClient, email: str, password: str) -> int:
+    """Log in through the login page; the status of the form's answer."""
+    form = re.search(r'name="csrf_token" value="([^"]+)"', http.get("/login").text)
+    assert form is not None
+    data = {"email": email, "password": password, "csrf_token": form.group(1)}
+    return http.post("/login", data=data, follow_redirects=False).status_code
+
+
+def test_a_disabled_user_can_neither_log_in_nor_keep_its_session(
+    api: Api, run: Run, settings: Settings, rt: Runtime
+) -> None:
+    buyer = api.user("buyer", password=PASSWORD)
+    with TestClient(create_app(settings, runtime=rt)) as http:
+        assert page_login(http, buyer.email, PASSWORD) == 303
+        assert http.get("/orders", follow_redirects=False).status_code == 200
+        assert run("users", "disable", buyer.id).returncode == 0
+        assert http.get("/orders", follow_redirects=False).status_code != 200
+        http.cookies.clear()
+        assert page_login(http, buyer.email, PASSWORD) == 401
 
 
 def test_users_list_disable_enable_and_rotate_token(
