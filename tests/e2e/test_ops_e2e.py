@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.client import ADMIN_TOKEN, Api
 from tests.conftest import LiveServer, truncate_all
+from tests.integration.test_cli import run_cli
 
 METRICS_TOKEN = "metrics-token-e2e-0123456789"
 WEBHOOK_SECRET = "whsec_e2e_never_logged_0123456789"
@@ -99,3 +101,19 @@ def test_the_logs_of_a_whole_run_are_json_lines_with_no_secret(
     secrets = [ADMIN_TOKEN, buyer.token, seller.token, PASSWORD, METRICS_TOKEN, WEBHOOK_SECRET]
     secrets += [csrf.group(1), *cookies, "wrong-token-xyz"]
     assert [s for s in secrets if s in text] == []
+
+
+def test_a_user_disabled_from_the_cli_is_refused_by_every_process_within_seconds(
+    server: LiveServer, fresh: httpx.Client, pg_url: str, tmp_path: Path
+) -> None:
+    api = Api(fresh)
+    buyer = api.user("buyer")
+    for _ in range(6):  # now cached in both processes
+        assert fresh.get("/api/v1/orders", headers=buyer.headers).status_code == 200
+    done = run_cli(
+        "users", "disable", buyer.id, data_dir=tmp_path, env={"AFTERSALE_DATABASE_URL": pg_url}
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    time.sleep(2.5)  # each process looks at the users' credentials stamp every second
+    answers = {fresh.get("/api/v1/orders", headers=buyer.headers).status_code for _ in range(10)}
+    assert answers == {401}

@@ -34,9 +34,10 @@ def set_disabled(rt: Runtime, *, who: str, disabled: bool) -> UserRecord:
     """Disable a user (its API token and password stop working) or enable it again."""
     with rt.uow() as uow:
         user = _find(uow, who)
-        uow.users.set_disabled(user.id, rt.clock.now() if disabled else None)
+        now = rt.clock.now()
+        uow.users.set_disabled(user.id, now if disabled else None, now=now)
         uow.commit()
-    rt.token_cache.clear()  # (other processes forget a token within its 30 s)
+    rt.token_cache.clear()  # (other processes within a second: entrypoints/token_watch.py)
     return user
 
 
@@ -45,7 +46,7 @@ def rotate_token(rt: Runtime, *, who: str) -> tuple[UserRecord, str]:
     token = secrets.token_urlsafe(32)
     with rt.uow() as uow:
         user = _find(uow, who)
-        uow.users.set_token_hash(user.id, hash_token(token))
+        uow.users.set_token_hash(user.id, hash_token(token), now=rt.clock.now())
         uow.commit()
     rt.token_cache.clear()
     return user, token

@@ -20,6 +20,7 @@ class UserRecord:
     locale: str
     created_at: datetime
     disabled_at: datetime | None = None
+    credentials_changed_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from aftersale.entrypoints.api import (
 from aftersale.entrypoints.api.hot_routes import HotRoutes
 from aftersale.entrypoints.api.idempotency import IdempotencyMiddleware
 from aftersale.entrypoints.api.served_by import install as install_served_by
+from aftersale.entrypoints.token_watch import TokenWatch
 from aftersale.entrypoints.worker import Worker
 from aftersale.services.runtime import Runtime
 from aftersale.services.users import ensure_admin_token
@@ -49,11 +50,13 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
+        tokens = TokenWatch(rt).start()
         thread = None
         if worker is not None:
             thread = threading.Thread(target=worker.run, name="deadline-worker", daemon=True)
             thread.start()
         yield
+        tokens.stop()
         if worker is not None and thread is not None:
             worker.stop()
             thread.join(timeout=10)
