@@ -18,6 +18,9 @@ install: ## Install Python deps (uv, the locked environment), compiled to byteco
 browser-deps: ## Install Debian's Chromium for the browser tests if missing
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
+prometheus-deps: ## Install Debian's Prometheus (and promtool) for the metrics e2e test if missing
+	@command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq prometheus >/dev/null)
+
 run: install ## Serve on http://127.0.0.1:8000 with SQLite and demo data
 	@AFTERSALE_DEMO=1 uv run aftersale demo
 	@AFTERSALE_DEMO=1 uv run aftersale serve --host 127.0.0.1 --port 8000
@@ -30,7 +33,7 @@ lint: install ## ruff and the import-layer contracts
 types: install ## mypy, strict on domain/ and services/
 	uv run mypy
 
-test: install browser-deps lint types ## Lint, types and the whole test suite (SQLite and PostgreSQL)
+test: install browser-deps prometheus-deps lint types ## Lint, types and the whole test suite (SQLite and PostgreSQL)
 	uv run pytest -q -p no:cacheprovider -n 2 --dist loadfile
 
 bench: install ## Benchmarks; SCALE=full for the recorded figures

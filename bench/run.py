@@ -455,6 +455,18 @@ def bench_worker(count: int, *, reuse: bool = False) -> dict:
     return results
 
 
+def prepare() -> tuple[str, Any, Any, tuple[str, str]]:
+    """wrk, a fresh benchmark database, its engine and runtime, the buyer's and seller's ids
+    (their tokens and the admin's are data.*_TOKEN)."""
+    ensure_wrk()
+    url = data.fresh_database()
+    engine = make_engine(url)
+    rt = build_runtime(Settings(database_url=url, embedded_worker=False), engine=engine)  # type: ignore[call-arg]
+    ids = data.make_users(rt)
+    ensure_admin_token(rt, data.ADMIN_TOKEN)
+    return url, engine, rt, ids
+
+
 def main() -> None:
     """Run the benchmark at a scale and rewrite its table in bench/README.md."""
     parser = argparse.ArgumentParser()
@@ -471,12 +483,7 @@ def main() -> None:
     cfg = dict(SCALES[args.scale])
     if args.deadlines:
         cfg["deadlines"] = args.deadlines
-    ensure_wrk()
-    url = data.fresh_database()
-    engine = make_engine(url)
-    rt = build_runtime(Settings(database_url=url, embedded_worker=False), engine=engine)  # type: ignore[call-arg]
-    ids = data.make_users(rt)
-    ensure_admin_token(rt, data.ADMIN_TOKEN)
+    url, engine, rt, ids = prepare()
     saved = HERE / f"results-{args.scale}.json"
     results: dict[str, Any] = json.loads(saved.read_text()) if args.only and saved.exists() else {}
     results.update({"scale": args.scale, "clients": CLIENTS, "rounds": ROUNDS, **cfg})

@@ -7,6 +7,7 @@ import secrets
 import tomllib
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -37,8 +38,16 @@ class Settings(BaseSettings):
     # the busiest writes answered without FastAPI's routing (api/hot_routes.py); off: every
     # request takes the app's full path (the same answers, more CPU)
     hot_routes: bool = True
+    # where card refunds go (API.md, "Payment gateways"); the sandbox moves no money
+    payment_gateway: Literal["sandbox", "stripe"] = "sandbox"
+    stripe_api_key: str | None = None
+    stripe_api_base: str | None = None  # default: Stripe's own; a local server in tests
+    stripe_webhook_secret: str | None = None
+    # /metrics (bearer token when set), Prometheus counters and one JSON log line a request
+    metrics_token: str | None = None
+    observability: bool = True
 
-    @field_validator("admin_token", "secret_key")
+    @field_validator("admin_token", "secret_key", "metrics_token")
     @classmethod
     def _no_placeholders(cls, value: str | None) -> str | None:
         if value is not None and (value.lower() in PLACEHOLDERS or len(value) < 12):

@@ -16,13 +16,16 @@ from aftersale.entrypoints.cli import request_threads
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
-    """Run `python -m aftersale ARGS` on a SQLite file in `data_dir`."""
-    env = {**os.environ, "AFTERSALE_DATA_DIR": str(data_dir), "COLUMNS": "200"}
-    env.pop("AFTERSALE_DATABASE_URL", None)
+def run_cli(
+    *args: str, data_dir: Path, env: dict[str, str] | None = None, module: str = "aftersale"
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m aftersale ARGS` on a SQLite file in `data_dir` (`env`: more settings,
+    e.g. another database; `module`: another command)."""
+    full = {**os.environ, "AFTERSALE_DATA_DIR": str(data_dir), "COLUMNS": "200"}
+    full.pop("AFTERSALE_DATABASE_URL", None)
     return subprocess.run(
-        [sys.executable, "-m", "aftersale", *args],
-        env=env,
+        [sys.executable, "-m", module, *args],
+        env={**full, **(env or {})},
         cwd=ROOT,
         capture_output=True,
         text=True,

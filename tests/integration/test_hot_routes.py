@@ -35,6 +35,7 @@ def twins(settings: Settings, rt: Runtime) -> Iterator[tuple[Api, Api]]:
 def same_answer(a: httpx.Response, b: httpx.Response) -> None:
     """The same status, headers and body (ids, random but of one length, aside)."""
     assert a.status_code == b.status_code, (a.text, b.text)
+    assert len(a.headers.pop("x-request-id")) == len(b.headers.pop("x-request-id"))  # (new each)
     assert dict(a.headers) == dict(b.headers)
     assert ID.sub("<id>", a.text) == ID.sub("<id>", b.text)
 

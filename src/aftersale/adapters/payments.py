@@ -19,7 +19,29 @@ from aftersale.services.ports import GatewayRefund, RefundRequest
 COLUMNS = ("key", "reference", "amount", "currency", "method", "created_at", "settles_at")
 
 
-class SandboxGateway:
+class OneRefundAsABatch:
+    """`refund` as a batch of one (a gateway implements `refund_many`)."""
+
+    def refund_many(self, requests: list[RefundRequest]) -> dict[str, GatewayRefund]:
+        """Create several refunds (or find those made before with their keys), by key."""
+        raise NotImplementedError
+
+    def refund(
+        self,
+        *,
+        key: str,
+        amount: Decimal,
+        currency: str,
+        method: str,
+        payment_reference: str,
+        at: datetime,
+    ) -> GatewayRefund:
+        """Create (or find, for a repeated key) one refund at the gateway."""
+        request = RefundRequest(key, amount, currency, method, payment_reference, at)
+        return self.refund_many([request])[key]
+
+
+class SandboxGateway(OneRefundAsABatch):
     """Balance refunds succeed at once; card refunds after `card_delay` (3 to 20 days).
 
     A payment reference starting with ``fail`` makes its refunds fail, to exercise that path.
@@ -40,19 +62,9 @@ class SandboxGateway:
             self.engine if sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
         )
 
-    def refund(
-        self,
-        *,
-        key: str,
-        amount: Decimal,
-        currency: str,
-        method: str,
-        payment_reference: str,
-        at: datetime,
-    ) -> GatewayRefund:
-        """Create (or find, for a repeated key) one refund at the gateway."""
-        request = RefundRequest(key, amount, currency, method, payment_reference, at)
-        return self.refund_many([request])[key]
+    def check_payment(self, *, reference: str, amount: Decimal, currency: str) -> str | None:
+        """The sandbox takes any payment reference as a payment made."""
+        return None
 
     def refund_many(self, requests: list[RefundRequest]) -> dict[str, GatewayRefund]:
         """Create (or find, for repeated keys) refunds at the gateway, in one transaction of

@@ -55,6 +55,7 @@ ROLES: dict[str, frozenset[Role]] = {
     "read": frozenset({B, SE, A}),
     "test_clock": frozenset({A}),
     "staff": frozenset({A}),
+    "gateway_event": frozenset({Role.SYSTEM}),
 }
 
 

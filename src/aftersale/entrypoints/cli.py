@@ -1,4 +1,5 @@
-"""The `aftersale` command: serve, worker, migrate, demo, users."""
+"""The `aftersale` command: serve, worker, migrate, demo, users (the operator's commands are
+in cli_ops.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from aftersale.entrypoints import cli_ops
 from aftersale.settings import get_settings
 
 app = typer.Typer(help="aftersale: the after-sales engine of a marketplace.", no_args_is_help=True)
@@ -46,8 +48,9 @@ def serve(
     settings = get_settings()
     engine = make_engine(settings.url)
     run_migrations(engine)
-    logging.basicConfig(level=logging.INFO)
+    _configure_logs(settings.observability)
     if workers > 1:
+        _fresh_metrics_dir(settings.data_dir)
         if settings.admin_token:  # once here, so N processes never race to create the admin
             from aftersale.bootstrap import build_runtime
             from aftersale.services.users import ensure_admin_token
@@ -70,7 +73,14 @@ def serve(
 
         server = create_app(settings)
         heap.settle()
-        uvicorn.run(server, host=host, port=port, log_level="info", access_log=access_log)
+        uvicorn.run(
+            server,
+            host=host,
+            port=port,
+            log_level="info",
+            access_log=access_log,
+            log_config=None if settings.observability else uvicorn.config.LOGGING_CONFIG,
+        )
 
 
 @app.command()
@@ -78,13 +88,25 @@ def worker(
     interval: float = 1.0,
     batch: int = 500,
     once: Annotated[bool, typer.Option(help="fire what is due, then exit")] = False,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="serve the worker's Prometheus metrics on this port")
+    ] = None,
 ) -> None:
     """Fire due deadlines; any number of workers may share one PostgreSQL database."""
     from aftersale.bootstrap import build_runtime
     from aftersale.entrypoints.worker import Worker
 
-    logging.basicConfig(level=logging.INFO)
-    loop = Worker(build_runtime(get_settings()), interval=interval, batch=batch)
+    settings = get_settings()
+    _configure_logs(settings.observability)
+    loop = Worker(
+        build_runtime(settings), interval=interval, batch=batch, counted=settings.observability
+    )
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        from aftersale.adapters import metrics
+
+        start_http_server(metrics_port, addr="127.0.0.1", registry=metrics.registry(None))
     if once:
         console.print(f"fired {loop.run_once()} deadlines")
         return
@@ -94,6 +116,29 @@ def worker(
 
     heap.settle()
     loop.run()
+
+
+def _configure_logs(json_lines: bool) -> None:
+    """JSON lines on stdout (entrypoints/logs.py), or the standard library's plain lines."""
+    if json_lines:
+        from aftersale.entrypoints import logs
+
+        logs.configure()
+    else:
+        logging.basicConfig(level=logging.INFO)
+
+
+def _fresh_metrics_dir(data_dir: Path) -> None:
+    """Point every API process at one emptied folder for prometheus-client's multiprocess
+    mode (read by each process when it starts), unless the operator set one."""
+    import shutil
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    folder = (data_dir / "metrics").resolve()
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
 
 
 @app.command()
@@ -217,4 +262,6 @@ def _print_import(result: Any, *, dry_run: bool, report: Path | None) -> None:
     )
 
 
+cli_ops.register(app, users_app)  # users list|disable|enable|rotate-token, refunds, deadlines,
+# status
 os.environ.setdefault("PYTHONUNBUFFERED", "1")

@@ -52,6 +52,7 @@ def serve_one(host: str, port: int, access_log: bool) -> None:
         "aftersale.entrypoints.asgi:app",
         log_level="warning",
         access_log=access_log,
+        log_config=None,  # (the app's own JSON logs, entrypoints/logs.py)
         backlog=BACKLOG,
     )
     uvicorn.Server(config).run(sockets=[sock])

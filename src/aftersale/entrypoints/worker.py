@@ -6,6 +6,7 @@ import logging
 import threading
 from datetime import UTC, datetime, timedelta
 
+from aftersale.entrypoints import worker_counts
 from aftersale.services.deadlines import fire_due
 from aftersale.services.runtime import Runtime
 
@@ -15,8 +16,11 @@ log = logging.getLogger("aftersale.worker")
 class Worker:
     """Fires due deadlines in batches until stopped; any number may share one PostgreSQL."""
 
-    def __init__(self, rt: Runtime, *, interval: float = 1.0, batch: int = 500) -> None:
-        self.rt, self.interval, self.batch = rt, interval, batch
+    def __init__(
+        self, rt: Runtime, *, interval: float = 1.0, batch: int = 500, counted: bool = True
+    ) -> None:
+        self.rt = worker_counts.counted(rt) if counted else rt  # (metrics and a log line)
+        self.interval, self.batch = interval, batch
         self._stop = threading.Event()
 
     def stop(self) -> None:

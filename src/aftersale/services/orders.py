@@ -6,10 +6,12 @@ from typing import Any
 
 from aftersale.domain.actions import require_role
 from aftersale.domain.actors import Actor, Role
+from aftersale.domain.context import Ctx
 from aftersale.domain.entities import OrderStatus
 from aftersale.domain.errors import ValidationFailed
-from aftersale.domain.order import create_order
+from aftersale.domain.order import Order, create_order
 from aftersale.services.common import change_order
+from aftersale.services.gateway import check_card_payment
 from aftersale.services.runtime import Runtime
 from aftersale.services.views import order_view
 
@@ -56,14 +58,13 @@ def place_order(
 def record_payment(
     rt: Runtime, actor: Actor, order_id: str, *, amount: object, method: object, reference: object
 ) -> dict[str, Any]:
-    """Record the buyer's payment."""
-    return change_order(
-        rt,
-        actor,
-        "pay",
-        order_id,
-        lambda o, c: o.record_payment(amount=amount, method=method, reference=reference, ctx=c),
-    )
+    """Record the buyer's payment (a card payment first checked at the gateway)."""
+
+    def pay(o: Order, c: Ctx) -> None:
+        check_card_payment(rt, o, amount=amount, method=method, reference=reference)
+        o.record_payment(amount=amount, method=method, reference=reference, ctx=c)
+
+    return change_order(rt, actor, "pay", order_id, pay)
 
 
 def pack(rt: Runtime, actor: Actor, order_id: str) -> dict[str, Any]:

@@ -36,6 +36,11 @@ class RefundRequest:
 class PaymentGateway(Protocol):
     """Sends refunds to the original payment method; idempotent on `key`."""
 
+    def check_payment(self, *, reference: str, amount: Decimal, currency: str) -> str | None:
+        """None when the card payment `reference` exists, has succeeded and is for this amount
+        and currency; else the refusal's code (payment_not_found, payment_amount_mismatch)."""
+        ...
+
     def refund_many(self, requests: list[RefundRequest]) -> dict[str, GatewayRefund]:
         """Create several refunds (or find those made before with their keys), by key.
         A gateway without a batch call loops over `refund`."""

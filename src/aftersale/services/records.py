@@ -19,6 +19,8 @@ class UserRecord:
     country: str
     locale: str
     created_at: datetime
+    disabled_at: datetime | None = None
+    credentials_changed_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

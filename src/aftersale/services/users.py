@@ -110,7 +110,7 @@ def actor_for_token(rt: Runtime, token: str) -> Actor | None:
     now = time.monotonic()
     with rt.uow(readonly=True) as uow:
         user = uow.users.by_token_hash(digest)
-    if user is None:
+    if user is None or user.disabled_at is not None:
         rt.token_cache.pop(digest, None)
         return None
     actor = Actor(user_id=user.id, role=Role(user.role))
@@ -140,7 +140,7 @@ def login(rt: Runtime, *, email: str, password: str) -> UserRecord | None:
     """The user whose email and password match, else None."""
     with rt.uow(readonly=True) as uow:
         user = cast(UserRecord | None, uow.users.by_email(email.strip()))
-    if user is None or user.password_hash is None:
+    if user is None or user.password_hash is None or user.disabled_at is not None:
         _hasher.hash(password or "x")  # same cost whether or not the user exists
         return None
     try:

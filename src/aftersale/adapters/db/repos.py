@@ -39,17 +39,33 @@ class SqlUserRepository:
         """Store a new user."""
         self.conn.execute(insert(t.users).values(**asdict(user)))
 
-    def set_token_hash(self, user_id: str, token_hash: str) -> None:
-        """Replace a user's API token."""
-        self.conn.execute(
-            update(t.users).where(t.users.c.id == user_id).values(token_hash=token_hash)
-        )
+    def set_token_hash(self, user_id: str, token_hash: str, *, now: datetime | None = None) -> None:
+        """Replace a user's API token (`now`: noted, so other processes forget the old one)."""
+        values: dict[str, Any] = {"token_hash": token_hash}
+        if now is not None:
+            values["credentials_changed_at"] = now
+        self.conn.execute(update(t.users).where(t.users.c.id == user_id).values(**values))
 
     def set_password_hash(self, user_id: str, password_hash: str) -> None:
         """Replace a user's password."""
         self.conn.execute(
             update(t.users).where(t.users.c.id == user_id).values(password_hash=password_hash)
         )
+
+    def set_disabled(self, user_id: str, at: datetime | None, *, now: datetime) -> None:
+        """Disable a user from a moment on (None: enable it again)."""
+        query = update(t.users).where(t.users.c.id == user_id)
+        self.conn.execute(query.values(disabled_at=at, credentials_changed_at=now))
+
+    def credentials_stamp(self) -> datetime | None:
+        """When any user was last disabled, enabled or re-keyed (one index probe)."""
+        query = select(func.max(t.users.c.credentials_changed_at))
+        return self.conn.execute(query).scalar_one()  # type: ignore[no-any-return]
+
+    def listing(self, *, limit: int) -> list[UserRecord]:
+        """Users, oldest first."""
+        query = select(t.users).order_by(t.users.c.created_at, t.users.c.id).limit(limit)
+        return [UserRecord(**row) for row in self.conn.execute(query).mappings()]
 
     def count(self) -> int:
         """How many users there are."""

@@ -58,6 +58,9 @@ users = Table(
     Column("country", String(2), nullable=False),
     Column("locale", String(16), nullable=False, server_default="en"),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("disabled_at", UTCDateTime),  # an operator disabled the user (token, password)
+    Column("credentials_changed_at", UTCDateTime),  # disabled, enabled or given a new token
+    Index("ix_users_credentials_changed", "credentials_changed_at"),
 )
 
 orders = Table(

@@ -9,19 +9,23 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from fastapi import FastAPI
 
+from aftersale.adapters import metrics
 from aftersale.adapters.db.engine import is_sqlite
 from aftersale.bootstrap import build_runtime
-from aftersale.entrypoints import web
+from aftersale.entrypoints import observe, web
 from aftersale.entrypoints.api import (
     problems,
     routes_admin,
     routes_after,
     routes_evidence,
+    routes_gateways,
+    routes_ops,
     routes_orders,
 )
 from aftersale.entrypoints.api.hot_routes import HotRoutes
 from aftersale.entrypoints.api.idempotency import IdempotencyMiddleware
 from aftersale.entrypoints.api.served_by import install as install_served_by
+from aftersale.entrypoints.token_watch import TokenWatch
 from aftersale.entrypoints.worker import Worker
 from aftersale.services.runtime import Runtime
 from aftersale.services.users import ensure_admin_token
@@ -37,16 +41,22 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     embedded = settings.embedded_worker
     if embedded is None:
         embedded = is_sqlite(settings.url)
-    worker = Worker(rt, interval=settings.worker_interval) if embedded else None
+    worker = (
+        Worker(rt, interval=settings.worker_interval, counted=settings.observability)
+        if embedded
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
+        tokens = TokenWatch(rt).start()
         thread = None
         if worker is not None:
             thread = threading.Thread(target=worker.run, name="deadline-worker", daemon=True)
             thread.start()
         yield
+        tokens.stop()
         if worker is not None and thread is not None:
             worker.stop()
             thread.join(timeout=10)
@@ -64,6 +74,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(routes_orders.router)
     app.include_router(routes_after.router)
     app.include_router(routes_evidence.router)
+    app.include_router(routes_gateways.router)
+    app.include_router(routes_ops.router)
+    app.state.metrics_registry = metrics.registry(routes_ops.ops_collector(rt))
     if settings.test_clock:
         app.include_router(routes_admin.clock_router)
     web.mount(app)
@@ -71,4 +84,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     if settings.hot_routes:
         app.add_middleware(HotRoutes)
     install_served_by(app, enabled=settings.test_clock)
+    observe.install(app, record=settings.observability)
     return app

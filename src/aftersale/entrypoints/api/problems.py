@@ -18,12 +18,16 @@ STATUS: dict[str, int] = {
     "method_not_allowed": 405,
     "validation_error": 422,
     "payment_amount_mismatch": 422,
+    "payment_not_found": 422,
+    "invalid_signature": 400,
+    "not_ready": 503,
     "refund_exceeds_paid": 422,
     "idempotency_key_reused": 422,
     "payload_too_large": 413,
     "rate_limited": 429,
 }
 TITLES: dict[int, str] = {
+    400: "Bad request",
     401: "Unauthorized",
     403: "Forbidden",
     404: "Not found",
@@ -33,6 +37,7 @@ TITLES: dict[int, str] = {
     422: "Unprocessable content",
     429: "Too many requests",
     500: "Internal server error",
+    503: "Service unavailable",
 }
 
 

@@ -80,7 +80,7 @@ def current_user(request: Request) -> WebUser | None:
     user = None
     if isinstance(uid, str):
         record = get_user(runtime_of(request), uid)
-        if record is not None:
+        if record is not None and record.disabled_at is None:  # (a disabled user: logged out)
             user = WebUser(record.id, record.role, record.name, record.email, record.locale)
     request.state.web_user = user
     return user
