@@ -5,7 +5,7 @@ Read by /readyz, the metrics' gauges and `aftersale status`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -17,7 +17,6 @@ from aftersale.adapters.db import tables as t
 from aftersale.adapters.db.migrate import alembic_config
 from aftersale.domain.entities import DisputeStatus, RefundStatus
 
-ESCALATION_TARGET = timedelta(days=7)  # DOMAIN.md: the platform decides within 7 days
 DELIVERIES = "webhook_deliveries"  # issue 15's table; counted only where it exists
 
 
@@ -48,8 +47,8 @@ def figures(engine: Engine, now: datetime) -> Figures:
     overdue = select(func.count()).where(
         r.status.in_([RefundStatus.PENDING, RefundStatus.PROCESSING]), r.expected_by < now
     )
-    escalated = select(func.count()).where(
-        ds.status == DisputeStatus.ESCALATED, ds.escalated_at < now - ESCALATION_TARGET
+    escalated = select(func.count()).where(  # decide_by: the order's own policy target
+        ds.status == DisputeStatus.ESCALATED, ds.decide_by < now
     )
     with reader(engine).connect() as conn:
         count, oldest = conn.execute(due).one()
