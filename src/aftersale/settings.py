@@ -37,6 +37,13 @@ class Settings(BaseSettings):
     # the busiest writes answered without FastAPI's routing (api/hot_routes.py); off: every
     # request takes the app's full path (the same answers, more CPU)
     hot_routes: bool = True
+    # webhooks and mail (API.md "Webhooks (admin)", "Notifications (email)")
+    webhook_allow_private: bool = False
+    webhook_in_flight: int = Field(default=64, ge=1, le=1000)
+    webhook_timeout: float = Field(default=15.0, gt=0, le=60)
+    smtp_url: str | None = None
+    mail_from: str = "aftersale@localhost"
+    public_url: str = "http://127.0.0.1:8000"
 
     @field_validator("admin_token", "secret_key")
     @classmethod

@@ -79,21 +79,29 @@ def worker(
     batch: int = 500,
     once: Annotated[bool, typer.Option(help="fire what is due, then exit")] = False,
 ) -> None:
-    """Fire due deadlines; any number of workers may share one PostgreSQL database."""
+    """Fire due deadlines and deliver webhooks and mail; any number of workers may share one
+    PostgreSQL database."""
     from aftersale.bootstrap import build_runtime
+    from aftersale.entrypoints.dispatcher import Dispatcher, start_thread
     from aftersale.entrypoints.worker import Worker
 
     logging.basicConfig(level=logging.INFO)
-    loop = Worker(build_runtime(get_settings()), interval=interval, batch=batch)
+    rt = build_runtime(get_settings())
+    loop = Worker(rt, interval=interval, batch=batch)
+    dispatcher = Dispatcher(rt, get_settings())
     if once:
         console.print(f"fired {loop.run_once()} deadlines")
+        console.print(f"dispatched {dispatcher.run_once()} events, deliveries and mail")
+        dispatcher.close()
         return
-    signal.signal(signal.SIGTERM, lambda *_: loop.stop())
-    signal.signal(signal.SIGINT, lambda *_: loop.stop())
+    signal.signal(signal.SIGTERM, lambda *_: (loop.stop(), dispatcher.stop()))
+    signal.signal(signal.SIGINT, lambda *_: (loop.stop(), dispatcher.stop()))
     from aftersale.entrypoints import heap
 
+    sending = start_thread(dispatcher)
     heap.settle()
     loop.run()
+    sending.join(timeout=20)
 
 
 @app.command()

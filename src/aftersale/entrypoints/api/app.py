@@ -18,10 +18,12 @@ from aftersale.entrypoints.api import (
     routes_after,
     routes_evidence,
     routes_orders,
+    routes_webhooks,
 )
 from aftersale.entrypoints.api.hot_routes import HotRoutes
 from aftersale.entrypoints.api.idempotency import IdempotencyMiddleware
 from aftersale.entrypoints.api.served_by import install as install_served_by
+from aftersale.entrypoints.dispatcher import Dispatcher, start_thread
 from aftersale.entrypoints.worker import Worker
 from aftersale.services.runtime import Runtime
 from aftersale.services.users import ensure_admin_token
@@ -38,6 +40,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     if embedded is None:
         embedded = is_sqlite(settings.url)
     worker = Worker(rt, interval=settings.worker_interval) if embedded else None
+    dispatcher = Dispatcher(rt, settings) if embedded else None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -46,7 +49,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         if worker is not None:
             thread = threading.Thread(target=worker.run, name="deadline-worker", daemon=True)
             thread.start()
+        sending = start_thread(dispatcher) if dispatcher is not None else None
         yield
+        if dispatcher is not None and sending is not None:
+            dispatcher.stop()
+            sending.join(timeout=20)
         if worker is not None and thread is not None:
             worker.stop()
             thread.join(timeout=10)
@@ -64,6 +71,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(routes_orders.router)
     app.include_router(routes_after.router)
     app.include_router(routes_evidence.router)
+    app.include_router(routes_webhooks.router)
     if settings.test_clock:
         app.include_router(routes_admin.clock_router)
     web.mount(app)
