@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from datetime import timedelta
 
 from aftersale.adapters.notify.webhook_sender import WebhookSender, valid_secrets
 from aftersale.entrypoints.mailer import Mailer
@@ -35,6 +36,10 @@ class Dispatcher:
             timeout=settings.webhook_timeout,
         )
         self.mailer = Mailer(rt, settings)
+        # a batch of attempts is at most what may be in flight, so all of it ends within one
+        # timeout, well inside the lease (else another worker could take it again meanwhile)
+        self.attempts_batch = settings.webhook_in_flight
+        self.lease = timedelta(seconds=max(settings.webhook_lease, settings.webhook_timeout + 5))
         self._stop = threading.Event()
 
     def stop(self) -> None:
@@ -76,7 +81,7 @@ class Dispatcher:
         """Attempt every due delivery, a leased batch at a time."""
         total = 0
         while not self._stop.is_set():
-            claimed = claim_due(self.rt, limit=self.batch)
+            claimed = claim_due(self.rt, limit=self.attempts_batch, lease=self.lease)
             if not claimed:
                 break
             now = self.rt.clock.now()

@@ -93,12 +93,12 @@ def redeliver(rt: Runtime, actor: Actor, delivery_id: str) -> dict[str, Any]:
     return delivery_view({**row, **values})
 
 
-def claim_due(rt: Runtime, *, limit: int) -> list[dict[str, Any]]:
+def claim_due(rt: Runtime, *, limit: int, lease: timedelta = LEASE) -> list[dict[str, Any]]:
     """Lease up to `limit` due deliveries (committed, so other workers pass them by)."""
     wall = datetime.now(UTC)
     with rt.uow() as uow:
         rows: list[dict[str, Any]] = uow.notify.claim_deliveries(
-            now=rt.clock.now(), wall=wall, lease_until=wall + LEASE, limit=limit
+            now=rt.clock.now(), wall=wall, lease_until=wall + lease, limit=limit
         )
         uow.commit()
     return rows
