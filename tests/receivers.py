@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from email import message_from_bytes
+from email import message_from_bytes, policy
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -120,7 +120,7 @@ class Inbox:
         if self.refuse:
             return "451 4.3.0 try again later"
         assert isinstance(envelope.content, bytes)
-        self.mails.append(message_from_bytes(envelope.content))
+        self.mails.append(message_from_bytes(envelope.content, policy=policy.default))
         return "250 OK"
 
     @property

@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from email import policy
 from email.message import EmailMessage
 from types import TracebackType
 from urllib.parse import unquote, urlsplit
 
 SCHEMES = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
+# CRLF line ends; headers folded only past RFC 5322's hard limit (a subject with an order id
+# is often longer than 78 characters, and some readers keep the fold's space)
+POLICY = policy.SMTP.clone(max_line_length=998)
 
 
 def message(
     *, sender: str, to: str, subject: str, text: str, html: str, message_id: str
 ) -> EmailMessage:
     """A multipart/alternative mail: plain text first, then HTML."""
-    msg = EmailMessage()
+    msg = EmailMessage(policy=POLICY)
     msg["From"], msg["To"], msg["Subject"], msg["Message-ID"] = sender, to, subject, message_id
     msg.set_content(text)
     msg.add_alternative(html, subtype="html")
