@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from aftersale.domain.actions import require_role
+from aftersale.domain.actors import Actor
 from aftersale.domain.context import Ctx
 from aftersale.services.dispatch import PLATFORM
 from aftersale.services.runtime import Runtime
@@ -59,9 +61,15 @@ def mail_failed(rt: Runtime, row: dict[str, Any], error: str, values: dict[str, 
 
 
 def mailbox(
-    rt: Runtime, *, cursor: str | None = None, limit: int = 50, order_id: str | None = None
+    rt: Runtime,
+    actor: Actor,
+    *,
+    cursor: str | None = None,
+    limit: int = 50,
+    order_id: str | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """The outgoing mail, newest first (staff read it at /staff/mail)."""
+    require_role(actor, "staff")
     before = int(cursor) if cursor and cursor.isdigit() else None
     with rt.uow(readonly=True) as uow:
         rows: list[dict[str, Any]] = uow.notify.mails(
