@@ -20,7 +20,7 @@ browser-deps: ## Install Debian's Chromium for the browser tests if missing
 
 run: install ## Serve on http://127.0.0.1:8000 with SQLite and demo data
 	@AFTERSALE_DEMO=1 uv run aftersale demo
-	@AFTERSALE_DEMO=1 uv run aftersale serve --host 127.0.0.1 --port 8000
+	@AFTERSALE_DEMO=1 AFTERSALE_WEBHOOK_ALLOW_PRIVATE=1 uv run aftersale serve --host 127.0.0.1 --port 8000
 
 lint: install ## ruff and the import-layer contracts
 	uv run ruff check src tests bench

@@ -16,6 +16,8 @@ from aftersale.settings import get_settings
 app = typer.Typer(help="aftersale: the after-sales engine of a marketplace.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+webhooks_app = typer.Typer(help="Webhook endpoints.", no_args_is_help=True)
+app.add_typer(webhooks_app, name="webhooks")
 console = Console()
 
 
@@ -153,6 +155,17 @@ def users_create(
         raise typer.Exit(2) from exc
     console.print(f"created {user['role']} {user['id']} <{user['email']}>")
     console.print(f"API token (shown once): {user['token']}")
+
+
+@webhooks_app.command("listen")
+def webhooks_listen(
+    port: int = 9000,
+    event: Annotated[list[str] | None, typer.Option(help="a type to subscribe to (repeat)")] = None,
+) -> None:
+    """Receive this aftersale's webhooks locally: print each one, its signature checked."""
+    from aftersale.entrypoints.webhook_listen import listen
+
+    listen(port, event, lambda line: console.print(line, highlight=False))
 
 
 @app.command("import")

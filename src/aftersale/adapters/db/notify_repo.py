@@ -16,6 +16,7 @@ from aftersale.domain.entities import Event
 
 E, D, M = webhook_endpoints.c, webhook_deliveries.c, mail.c
 EARLIER = aliased(webhook_deliveries)
+FAN_OUT_LOCK = 0x0AF7E05A1E  # the advisory lock the outbox's fan-outs take turns on
 
 
 class SqlNotifyRepository:
@@ -33,11 +34,16 @@ class SqlNotifyRepository:
 
     # ---- the outbox ----------------------------------------------------------------------
     def pending_events(self, limit: int) -> list[dict[str, Any]]:
-        """Undispatched outbox events in commit order (per order, seq order is commit order:
-        an order's events are written under its lock); locked, so workers share them."""
+        """Undispatched outbox events in seq order, locked. Fan-outs take turns (a transaction
+        lock on PostgreSQL; SQLite has one writer): two fanning out at once could publish an
+        order's later event before its earlier one. An order's events are written under its
+        lock, so for one order seq order is commit order. Attempts, the slow part, are shared
+        with SKIP LOCKED (claim_deliveries)."""
+        if self.skip_locked:
+            self.conn.execute(select(func.pg_advisory_xact_lock(FAN_OUT_LOCK)))
         o = t.outbox.c
         query = select(t.outbox).where(o.dispatched_at.is_(None)).order_by(o.seq).limit(limit)
-        return [dict(r) for r in self.conn.execute(self._locked(query)).mappings()]
+        return [dict(r) for r in self.conn.execute(query).mappings()]
 
     def mark_dispatched(self, seqs: list[int], at: datetime) -> None:
         """Record that these events were fanned out."""
@@ -88,24 +94,20 @@ class SqlNotifyRepository:
         self, *, now: datetime, wall: datetime, lease_until: datetime, limit: int
     ) -> list[dict[str, Any]]:
         """Lease due deliveries of enabled endpoints. A first attempt waits while an earlier
-        event of the same order is not fanned out or not yet first attempted (to the same
-        endpoint), so each order's events are first attempted in the order they happened."""
-        o = t.outbox.c
-        waiting = or_(
-            exists().where(
-                EARLIER.c.endpoint_id == D.endpoint_id,
-                EARLIER.c.order_id == D.order_id,
-                EARLIER.c.status == "pending",
-                EARLIER.c.attempts == 0,
-                EARLIER.c.event_seq < D.event_seq,
-            ),
-            exists().where(
-                o.dispatched_at.is_(None), o.order_id == D.order_id, o.seq < D.event_seq
-            ),
+        event of the same order is not yet first attempted (to the same endpoint), so each
+        order's events are first attempted in the order they happened (fan-outs take turns,
+        so an earlier event is never fanned out after a later one)."""
+        waiting = exists().where(
+            EARLIER.c.endpoint_id == D.endpoint_id,
+            EARLIER.c.order_id == D.order_id,
+            EARLIER.c.status == "pending",
+            EARLIER.c.attempts == 0,
+            EARLIER.c.event_seq < D.event_seq,
         )
-        query = (
-            select(D.id, D.event_id, D.body, D.attempts, E.url, E.secret, E.old_secret)
-            .add_columns(E.old_secret_until)
+        # The due rows come first, by the due index, a few batches' worth: so the cost of a
+        # claim does not grow with the backlog, whatever the planner's statistics say
+        due = (
+            select(D.seq)
             .join(webhook_endpoints, E.id == D.endpoint_id)
             .where(
                 D.status == "pending",
@@ -113,8 +115,15 @@ class SqlNotifyRepository:
                 or_(D.leased_until.is_(None), D.leased_until < wall),
                 E.status == "enabled",
                 E.deleted_at.is_(None),
-                or_(D.attempts > 0, ~waiting),
             )
+            .order_by(D.next_attempt_at, D.event_seq)
+            .limit(limit * 4)
+        )
+        query = (
+            select(D.id, D.event_id, D.body, D.attempts, E.url, E.secret, E.old_secret)
+            .add_columns(E.old_secret_until)
+            .join(webhook_endpoints, E.id == D.endpoint_id)
+            .where(D.seq.in_(due), or_(D.attempts > 0, ~waiting))
             .order_by(D.next_attempt_at, D.event_seq)
             .limit(limit)
         )

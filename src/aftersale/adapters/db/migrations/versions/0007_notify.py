@@ -1,5 +1,9 @@
 """webhook endpoints, webhook deliveries and mail: what the dispatcher makes of the outbox
 
+The outbox was written but never read before this revision: its events up to now are marked
+dispatched, so a database that already holds months of history does not mail everyone about
+it (and no endpoint existed to hear of them).
+
 Revision ID: 0007
 Revises: 0005
 Create Date: 2026-12-02
@@ -127,6 +131,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("id", name=op.f("uq_webhook_endpoints_id")),
     )
     # ### end Alembic commands ###
+    pg = op.get_bind().dialect.name == "postgresql"
+    utc_now = "timezone('utc', now())" if pg else "CURRENT_TIMESTAMP"
+    op.execute(f"UPDATE outbox SET dispatched_at = {utc_now} WHERE dispatched_at IS NULL")
 
 
 def downgrade() -> None:
