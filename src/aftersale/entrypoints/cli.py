@@ -165,7 +165,7 @@ def webhooks_listen(
     """Receive this aftersale's webhooks locally: print each one, its signature checked."""
     from aftersale.entrypoints.webhook_listen import listen
 
-    listen(port, event, lambda line: console.print(line, highlight=False))
+    listen(port, event, typer.echo)
 
 
 @app.command("import")
