@@ -102,7 +102,8 @@ def ours_child(url: str, go: str) -> None:
     settings = Settings(database_url=url, webhook_allow_private=True, webhook_in_flight=IN_FLIGHT)
     rt = build_runtime(settings, run_migrations=False)
     dispatcher = Dispatcher(rt, settings)
-    dispatcher.run_once()  # (warm: connections, compiled statements; nothing is there yet)
+    with rt.uow(readonly=True) as uow:  # (warm: a pooled connection; nothing is dispatched)
+        uow.notify.endpoints()
     print("ready", flush=True)
     while not os.path.exists(go):
         time.sleep(0.01)

@@ -16,7 +16,7 @@ from aftersale.domain.actors import Actor
 from aftersale.domain.errors import NotFound, ValidationFailed
 from aftersale.services.runtime import Runtime
 from aftersale.services.views import iso
-from aftersale.services.webhooks import _cursor
+from aftersale.services.webhooks import cursor_seq
 
 # after the 1st, 2nd ... 7th failed attempt; after the 8th the delivery is failed
 RETRY_AFTER = tuple(timedelta(seconds=s) for s in (5, 300, 1800, 7200, 18000, 36000, 36000))
@@ -70,7 +70,7 @@ def list_deliveries(
         if uow.notify.endpoint(endpoint_id) is None:
             raise NotFound(f"webhook endpoint {endpoint_id} not found")
         rows = uow.notify.deliveries(
-            endpoint_id, status=status, before_seq=_cursor(cursor), limit=limit + 1
+            endpoint_id, status=status, before_seq=cursor_seq(cursor), limit=limit + 1
         )
     more = len(rows) > limit
     rows = rows[:limit]

@@ -104,7 +104,7 @@ def list_endpoints(
 ) -> dict[str, Any]:
     """Endpoints, oldest first, a page at a time."""
     require_role(actor, "staff")
-    after = _cursor(cursor) or 0
+    after = cursor_seq(cursor) or 0
     with rt.uow(readonly=True) as uow:
         rows = uow.notify.endpoints(after_seq=after, limit=limit + 1)
     more = len(rows) > limit
@@ -175,7 +175,8 @@ def event_types(actor: Actor) -> dict[str, Any]:
     return {"items": list(EVENT_TYPES)}
 
 
-def _cursor(cursor: str | None) -> int | None:
+def cursor_seq(cursor: str | None) -> int | None:
+    """The sequence number a page cursor stands for (422 if it is not one)."""
     if not cursor:
         return None
     if not cursor.isdigit():

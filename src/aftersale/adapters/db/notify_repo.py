@@ -97,33 +97,11 @@ class SqlNotifyRepository:
         event of the same order is not yet first attempted (to the same endpoint), so each
         order's events are first attempted in the order they happened (fan-outs take turns,
         so an earlier event is never fanned out after a later one)."""
-        waiting = exists().where(
-            EARLIER.c.endpoint_id == D.endpoint_id,
-            EARLIER.c.order_id == D.order_id,
-            EARLIER.c.status == "pending",
-            EARLIER.c.attempts == 0,
-            EARLIER.c.event_seq < D.event_seq,
-        )
-        # The due rows come first, by the due index, a few batches' worth: so the cost of a
-        # claim does not grow with the backlog, whatever the planner's statistics say
-        due = (
-            select(D.seq)
-            .join(webhook_endpoints, E.id == D.endpoint_id)
-            .where(
-                D.status == "pending",
-                D.next_attempt_at <= now,
-                or_(D.leased_until.is_(None), D.leased_until < wall),
-                E.status == "enabled",
-                E.deleted_at.is_(None),
-            )
-            .order_by(D.next_attempt_at, D.event_seq)
-            .limit(limit * 4)
-        )
         query = (
             select(D.id, D.event_id, D.body, D.attempts, E.url, E.secret, E.old_secret)
             .add_columns(E.old_secret_until)
             .join(webhook_endpoints, E.id == D.endpoint_id)
-            .where(D.seq.in_(due), or_(D.attempts > 0, ~waiting))
+            .where(D.seq.in_(_due(now, wall, limit * 4)), or_(D.attempts > 0, ~_waiting()))
             .order_by(D.next_attempt_at, D.event_seq)
             .limit(limit)
         )
@@ -232,3 +210,33 @@ class SqlNotifyRepository:
         """One mail."""
         row = self.conn.execute(select(mail).where(and_(M.id == mail_id))).first()
         return None if row is None else dict(row._mapping)
+
+
+def _waiting() -> Any:
+    """An earlier event of the delivery's order is not yet first attempted at its endpoint."""
+    return exists().where(
+        EARLIER.c.endpoint_id == D.endpoint_id,
+        EARLIER.c.order_id == D.order_id,
+        EARLIER.c.status == "pending",
+        EARLIER.c.attempts == 0,
+        EARLIER.c.event_seq < D.event_seq,
+    )
+
+
+def _due(now: datetime, wall: datetime, limit: int) -> Any:
+    """The first due, unleased deliveries of enabled endpoints, by the due index: a claim
+    looks at a few batches' worth, so its cost does not grow with the backlog, whatever the
+    planner's statistics say."""
+    return (
+        select(D.seq)
+        .join(webhook_endpoints, E.id == D.endpoint_id)
+        .where(
+            D.status == "pending",
+            D.next_attempt_at <= now,
+            or_(D.leased_until.is_(None), D.leased_until < wall),
+            E.status == "enabled",
+            E.deleted_at.is_(None),
+        )
+        .order_by(D.next_attempt_at, D.event_seq)
+        .limit(limit)
+    )
