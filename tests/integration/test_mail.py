@@ -42,14 +42,6 @@ def settings(db_url: str, tmp_path: Path, inbox: Inbox) -> Settings:
     )
 
 
-@pytest.fixture
-def dispatcher(rt: Runtime, settings: Settings) -> Iterator[Dispatcher]:
-    """A dispatcher driven round by round by the test."""
-    d = Dispatcher(rt, settings)
-    yield d
-    d.close()
-
-
 def person(api: Api, role: str, language: str = "en") -> Party:
     """A user who reads mail in a language."""
     email = f"{role}{next(_n)}-{id(api)}@example.test"

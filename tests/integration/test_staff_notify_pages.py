@@ -5,18 +5,16 @@ that holds the mail when no SMTP server is set."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from aftersale.entrypoints.dispatcher import Dispatcher
-from aftersale.services.runtime import Runtime
 from aftersale.settings import Settings
 from tests import conftest
 from tests.client import Api
-from tests.receivers import Receiver, webhook_receiver
+from tests.receivers import Receiver
 
 PASSWORD = "staff-pass-2026"
 
@@ -25,21 +23,6 @@ PASSWORD = "staff-pass-2026"
 def settings(db_url: str, tmp_path: Path) -> Settings:
     """Webhooks may reach the loopback; no SMTP server: mail goes to the staff mailbox."""
     return conftest.test_settings(db_url, tmp_path, webhook_allow_private=True)
-
-
-@pytest.fixture
-def dispatcher(rt: Runtime, settings: Settings) -> Iterator[Dispatcher]:
-    """A dispatcher driven round by round by the test."""
-    d = Dispatcher(rt, settings)
-    yield d
-    d.close()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    """A real HTTP receiver on the loopback."""
-    with webhook_receiver() as r:
-        yield r
 
 
 def token_of(page: str) -> str:

@@ -4,7 +4,6 @@ disabled and deleted endpoints, per-order order, no duplicates, private addresse
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,28 +15,13 @@ from aftersale.services.runtime import Runtime
 from aftersale.settings import Settings
 from tests import conftest
 from tests.client import DAY, HOUR, Api, Party
-from tests.receivers import Receiver, webhook_receiver
+from tests.receivers import Receiver
 
 
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
     """Test settings that let webhooks reach the loopback receiver, with a 1 s timeout."""
     return conftest.test_settings(db_url, tmp_path, webhook_allow_private=True, webhook_timeout=1.0)
-
-
-@pytest.fixture
-def dispatcher(rt: Runtime, settings: Settings) -> Iterator[Dispatcher]:
-    """A dispatcher driven round by round by the test."""
-    d = Dispatcher(rt, settings)
-    yield d
-    d.close()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    """A real HTTP receiver on the loopback."""
-    with webhook_receiver() as r:
-        yield r
 
 
 def endpoint(api: Api, url: str, **body: Any) -> dict[str, Any]:
