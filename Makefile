@@ -23,7 +23,7 @@ prometheus-deps: ## Install Debian's Prometheus (and promtool) for the metrics e
 
 run: install ## Serve on http://127.0.0.1:8000 with SQLite and demo data
 	@AFTERSALE_DEMO=1 uv run aftersale demo
-	@AFTERSALE_DEMO=1 uv run aftersale serve --host 127.0.0.1 --port 8000
+	@AFTERSALE_DEMO=1 AFTERSALE_WEBHOOK_ALLOW_PRIVATE=1 uv run aftersale serve --host 127.0.0.1 --port 8000
 
 lint: install ## ruff and the import-layer contracts
 	uv run ruff check src tests bench

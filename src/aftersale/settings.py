@@ -46,6 +46,15 @@ class Settings(BaseSettings):
     # /metrics (bearer token when set), Prometheus counters and one JSON log line a request
     metrics_token: str | None = None
     observability: bool = True
+    # webhooks and mail (API.md "Webhooks (admin)", "Notifications (email)")
+    webhook_allow_private: bool = False
+    webhook_in_flight: int = Field(default=64, ge=1, le=1000)
+    webhook_timeout: float = Field(default=15.0, gt=0, le=60)
+    # how long a worker holds the deliveries it took (a killed worker's come back after it)
+    webhook_lease: float = Field(default=60.0, gt=0)
+    smtp_url: str | None = None
+    mail_from: str = "aftersale@localhost"
+    public_url: str = "http://127.0.0.1:8000"
 
     @field_validator("admin_token", "secret_key", "metrics_token")
     @classmethod

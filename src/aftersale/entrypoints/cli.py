@@ -18,6 +18,8 @@ from aftersale.settings import get_settings
 app = typer.Typer(help="aftersale: the after-sales engine of a marketplace.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+webhooks_app = typer.Typer(help="Webhook endpoints.", no_args_is_help=True)
+app.add_typer(webhooks_app, name="webhooks")
 console = Console()
 
 
@@ -92,15 +94,17 @@ def worker(
         int | None, typer.Option(help="serve the worker's Prometheus metrics on this port")
     ] = None,
 ) -> None:
-    """Fire due deadlines; any number of workers may share one PostgreSQL database."""
+    """Fire due deadlines and deliver webhooks and mail; any number of workers may share one
+    PostgreSQL database."""
     from aftersale.bootstrap import build_runtime
+    from aftersale.entrypoints.dispatcher import Dispatcher, start_thread
     from aftersale.entrypoints.worker import Worker
 
     settings = get_settings()
     _configure_logs(settings.observability)
-    loop = Worker(
-        build_runtime(settings), interval=interval, batch=batch, counted=settings.observability
-    )
+    rt = build_runtime(settings)
+    loop = Worker(rt, interval=interval, batch=batch, counted=settings.observability)
+    dispatcher = Dispatcher(rt, settings)
     if metrics_port is not None:
         from prometheus_client import start_http_server
 
@@ -109,13 +113,17 @@ def worker(
         start_http_server(metrics_port, addr="127.0.0.1", registry=metrics.registry(None))
     if once:
         console.print(f"fired {loop.run_once()} deadlines")
+        console.print(f"dispatched {dispatcher.run_once()} events, deliveries and mail")
+        dispatcher.close()
         return
-    signal.signal(signal.SIGTERM, lambda *_: loop.stop())
-    signal.signal(signal.SIGINT, lambda *_: loop.stop())
+    signal.signal(signal.SIGTERM, lambda *_: (loop.stop(), dispatcher.stop()))
+    signal.signal(signal.SIGINT, lambda *_: (loop.stop(), dispatcher.stop()))
     from aftersale.entrypoints import heap
 
+    sending = start_thread(dispatcher)
     heap.settle()
     loop.run()
+    sending.join(timeout=20)
 
 
 def _configure_logs(json_lines: bool) -> None:
@@ -190,6 +198,17 @@ def users_create(
         raise typer.Exit(2) from exc
     console.print(f"created {user['role']} {user['id']} <{user['email']}>")
     console.print(f"API token (shown once): {user['token']}")
+
+
+@webhooks_app.command("listen")
+def webhooks_listen(
+    port: int = 9000,
+    event: Annotated[list[str] | None, typer.Option(help="a type to subscribe to (repeat)")] = None,
+) -> None:
+    """Receive this aftersale's webhooks locally: print each one, its signature checked."""
+    from aftersale.entrypoints.webhook_listen import listen
+
+    listen(port, event, typer.echo)
 
 
 @app.command("import")

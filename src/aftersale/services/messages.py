@@ -6,7 +6,7 @@ from typing import Any
 
 from aftersale.domain.actions import require_role
 from aftersale.domain.actors import Actor
-from aftersale.domain.entities import new_id
+from aftersale.domain.entities import Event, new_id
 from aftersale.domain.errors import ValidationFailed
 from aftersale.domain.validate import text
 from aftersale.services.common import visible_order
@@ -42,6 +42,19 @@ def post_message(rt: Runtime, actor: Actor, order_id: str, *, body: object) -> d
             at=rt.clock.now(),
         )
         uow.messages.add(msg)
+        uow.notify.add_event(
+            Event(
+                type="order.message_created",
+                order_id=order_id,
+                at=msg.at,
+                data={
+                    "actor": actor.timeline_name,
+                    "message_id": msg.id,
+                    "author_role": msg.author_role,
+                    "body": msg.body,
+                },
+            )
+        )
         uow.commit()
         return message_view(msg)
 

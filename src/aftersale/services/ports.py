@@ -123,6 +123,7 @@ class UnitOfWork(Protocol):
     messages: Any
     deadlines: Any
     idempotency: Any
+    notify: Any  # the dispatcher's rows (adapters/db/notify_repo.py)
 
     def __enter__(self) -> UnitOfWork: ...
 

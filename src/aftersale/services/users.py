@@ -22,6 +22,7 @@ from aftersale.services.runtime import Runtime
 _hasher = PasswordHasher()
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ROLES = ("buyer", "seller", "admin")
+LANGUAGES = ("en", "es")  # the languages of the mail catalogs (entrypoints/web/locales)
 
 
 def hash_token(token: str) -> str:
@@ -37,6 +38,7 @@ def user_view(user: UserRecord, token: str | None = None) -> dict[str, Any]:
         "name": user.name,
         "role": user.role,
         "country": user.country,
+        "language": user.locale,
     }
     if token is not None:
         view["token"] = token
@@ -52,6 +54,7 @@ def create_user(
     role: object,
     password: object = None,
     country: object = None,
+    language: object = None,
     token: str | None = None,
     user_id: str | None = None,
 ) -> dict[str, Any]:
@@ -79,7 +82,7 @@ def create_user(
         password_hash=pw_hash,
         token_hash=hash_token(token),
         country=land,
-        locale="en",
+        locale=_language(language),
         created_at=rt.clock.now(),
     )
     with rt.uow() as uow:
@@ -88,6 +91,15 @@ def create_user(
         uow.users.add(user)
         uow.commit()
     return user_view(user, token)
+
+
+def _language(value: object) -> str:
+    """The language mail is written in (stored as the user's locale)."""
+    if value is None:
+        return "en"
+    if value not in LANGUAGES:
+        raise ValidationFailed("language must be en or es", field="language")
+    return str(value)
 
 
 TOKEN_TTL = 30.0  # seconds a known token is trusted without asking the database again

@@ -346,3 +346,5 @@ sandbox_refunds = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("settles_at", UTCDateTime, nullable=False),
 )
+
+from aftersale.adapters.db import notify_tables as notify_tables  # noqa: E402  (same metadata)

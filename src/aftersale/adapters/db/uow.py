@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from aftersale.adapters.db.evidence_repo import SqlEvidenceRepository
+from aftersale.adapters.db.notify_repo import SqlNotifyRepository
 from aftersale.adapters.db.orders_repo import SqlOrderRepository
 from aftersale.adapters.db.repos import (
     SqlClockStore,
@@ -46,6 +47,7 @@ class SqlUnitOfWork:
         self.clock = SqlClockStore(conn)
         self.evidence = SqlEvidenceRepository(conn)
         self.stats = SqlStatsRepository(conn)
+        self.notify = SqlNotifyRepository(conn, skip_locked=pg)
         return self
 
     def __exit__(

@@ -21,10 +21,12 @@ from aftersale.entrypoints.api import (
     routes_gateways,
     routes_ops,
     routes_orders,
+    routes_webhooks,
 )
 from aftersale.entrypoints.api.hot_routes import HotRoutes
 from aftersale.entrypoints.api.idempotency import IdempotencyMiddleware
 from aftersale.entrypoints.api.served_by import install as install_served_by
+from aftersale.entrypoints.dispatcher import Dispatcher, start_thread
 from aftersale.entrypoints.token_watch import TokenWatch
 from aftersale.entrypoints.worker import Worker
 from aftersale.services.runtime import Runtime
@@ -46,6 +48,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         if embedded
         else None
     )
+    dispatcher = Dispatcher(rt, settings) if embedded else None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -55,8 +58,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         if worker is not None:
             thread = threading.Thread(target=worker.run, name="deadline-worker", daemon=True)
             thread.start()
+        sending = start_thread(dispatcher) if dispatcher is not None else None
         yield
         tokens.stop()
+        if dispatcher is not None and sending is not None:
+            dispatcher.stop()
+            sending.join(timeout=20)
         if worker is not None and thread is not None:
             worker.stop()
             thread.join(timeout=10)
@@ -77,6 +84,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(routes_gateways.router)
     app.include_router(routes_ops.router)
     app.state.metrics_registry = metrics.registry(routes_ops.ops_collector(rt))
+    app.include_router(routes_webhooks.router)
     if settings.test_clock:
         app.include_router(routes_admin.clock_router)
     web.mount(app)

@@ -19,6 +19,7 @@ class NewUser(Body):
     role: Literal["buyer", "seller", "admin"]
     password: str | None = None
     country: str | None = None
+    language: str | None = None
 
 
 class Item(Body):

@@ -14,7 +14,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from aftersale.entrypoints.web import auth, buyer, help, i18n, seller, seller_lines, staff
+from aftersale.entrypoints.web import (
+    auth,
+    buyer,
+    help,
+    i18n,
+    seller,
+    seller_lines,
+    staff,
+    staff_notify,
+)
 from aftersale.entrypoints.web.render import render
 from aftersale.entrypoints.web.session import COOKIE, MAX_AGE, LoginRequired, PageError
 
@@ -73,5 +82,5 @@ def mount(app: FastAPI) -> None:
     async def _page_error(request: Request, exc: PageError) -> Response:
         return await run_in_threadpool(_error_page, request, exc)
 
-    for module in (auth, buyer, help, seller, seller_lines, staff):
+    for module in (auth, buyer, help, seller, seller_lines, staff, staff_notify):
         app.include_router(module.router, include_in_schema=False)

@@ -1,0 +1,265 @@
+"""Webhook deliveries per second to a local receiver that answers at once, with 1 and 2
+`Dispatcher` processes on PostgreSQL, beside a ceiling measured in the same run: a bare async
+httpx client (as many processes, as many requests in flight) POSTing the same bodies to the
+same receiver, with nothing of ours (no outbox, no claims, no signing, no bookkeeping).
+
+Usage: python -m bench.webhooks --events 10000. Needs PostgreSQL (AFTERSALE_BENCH_PG)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import create_engine, text
+
+from aftersale.bootstrap import build_runtime
+from aftersale.services.webhooks import create_endpoint
+from aftersale.settings import Settings
+from bench import data
+
+TEMPLATE, RUN = "aftersale_bench_hooks", "aftersale_bench_hooks_run"
+IN_FLIGHT = 64
+HERE = Path(__file__).resolve().parent
+
+
+class Answer(asyncio.Protocol):
+    """HTTP/1.1 keep-alive: reads each request by Content-Length, answers 200 at once."""
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport, self.buffer = transport, b""
+
+    def data_received(self, chunk: bytes) -> None:
+        self.buffer += chunk
+        while True:
+            head_end = self.buffer.find(b"\r\n\r\n")
+            if head_end < 0:
+                return
+            length = _length(self.buffer[:head_end])
+            end = head_end + 4 + length
+            if len(self.buffer) < end:
+                return
+            self.buffer = self.buffer[end:]
+            self.transport.write(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+
+
+def _length(head: bytes) -> int:
+    """The Content-Length of a request head."""
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            return int(line[15:])
+    return 0
+
+
+def receiver(port: int) -> None:
+    """The receiver process: answers every POST with 200 at once."""
+
+    async def main() -> None:
+        server = await asyncio.get_running_loop().create_server(
+            Answer, "127.0.0.1", port, backlog=1024
+        )
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(main())
+
+
+def build(events: int, hook_url: str) -> None:
+    """The template database: an endpoint for every type and `events` undispatched events
+    (one `order.created` per order)."""
+    url = data.fresh_database(TEMPLATE)
+    rt = build_runtime(Settings(database_url=url), run_migrations=False)
+    buyer, seller = data.make_users(rt)
+    create_endpoint(rt, data.ADMIN, url=hook_url, allow_private=True)
+    data.make_orders(
+        rt,
+        rt.engine,
+        count=events,
+        buyer_id=buyer,
+        seller_id=seller,  # type: ignore[attr-defined]
+        at=datetime.now(UTC),
+        requested=False,
+        paid=False,
+    )
+    with rt.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:  # type: ignore[attr-defined]
+        conn.exec_driver_sql("ANALYZE")
+    rt.close()
+
+
+def ours_child(url: str, go: str) -> None:
+    """One dispatcher process: waits for the go file, then dispatches until nothing is left."""
+    from aftersale.entrypoints.dispatcher import Dispatcher
+
+    settings = Settings(database_url=url, webhook_allow_private=True, webhook_in_flight=IN_FLIGHT)
+    rt = build_runtime(settings, run_migrations=False)
+    dispatcher = Dispatcher(rt, settings)
+    with rt.uow(readonly=True) as uow:  # (warm: a pooled connection; nothing is dispatched)
+        uow.notify.endpoints()
+    print("ready", flush=True)
+    while not os.path.exists(go):
+        time.sleep(0.01)
+    handled, idle = 0, 0
+    while idle < 3:
+        done = dispatcher.run_once()
+        handled += done
+        idle = 0 if done else idle + 1
+        if not done:
+            time.sleep(0.05)
+    dispatcher.close()
+    print(
+        json.dumps(
+            {
+                "handled": handled,
+                "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    )
+
+
+def ceiling_child(bodies_file: str, share: int, of: int, url: str, go: str) -> None:
+    """One bare client process: POSTs its share of the bodies, IN_FLIGHT at a time."""
+    bodies = json.loads(Path(bodies_file).read_text())[share::of]
+
+    async def main() -> None:
+        limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
+        async with httpx.AsyncClient(limits=limits, timeout=15) as client:
+
+            async def post(body: str, i: int) -> None:
+                headers = {"content-type": "application/json", "webhook-id": f"evt_{share}_{i}"}
+                answer = await client.post(url, content=body, headers=headers)
+                assert answer.status_code == 200
+
+            await client.post(url, content="{}")  # (warm the connection)
+            print("ready", flush=True)
+            while not os.path.exists(go):
+                await asyncio.sleep(0.01)
+            # waves of IN_FLIGHT, as the dispatcher sends a claimed batch (every body queued
+            # behind one semaphore was slower here: httpx's pool with many waiters)
+            for start in range(0, len(bodies), IN_FLIGHT):
+                wave = bodies[start : start + IN_FLIGHT]
+                await asyncio.gather(*(post(b, start + i) for i, b in enumerate(wave)))
+
+    asyncio.run(main())
+    print(
+        json.dumps(
+            {
+                "handled": len(bodies),
+                "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    )
+
+
+def timed(commands: list[list[str]], tmp: Path) -> tuple[float, list[dict[str, Any]]]:
+    """Start the processes, wait until each says it is ready, then time them from the go
+    file to the end of the last."""
+    go = tmp / "go"
+    go.unlink(missing_ok=True)
+    procs = [
+        subprocess.Popen([*c, str(go)], stdout=subprocess.PIPE, cwd=HERE.parent) for c in commands
+    ]
+    for p in procs:
+        assert p.stdout is not None
+        while p.stdout.readline().strip() != b"ready":
+            pass
+    started = time.perf_counter()
+    go.touch()
+    outputs = [json.loads(p.communicate()[0].decode().strip().splitlines()[-1]) for p in procs]
+    return time.perf_counter() - started, outputs
+
+
+def ours(processes: int, events: int, tmp: Path) -> dict[str, Any]:
+    """Deliveries/s of `processes` dispatchers on a fresh copy of the template."""
+    url = data.clone_database(RUN, TEMPLATE)
+    seconds, outs = timed([[sys.executable, "-m", "bench.webhooks", "ours", url]] * processes, tmp)
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        counts = dict(
+            conn.execute(text("SELECT status, count(*) FROM webhook_deliveries GROUP BY 1")).all()
+        )
+        if processes == 1:
+            bodies = [
+                r[0] for r in conn.execute(text("SELECT body FROM webhook_deliveries ORDER BY seq"))
+            ]
+            (tmp / "bodies.json").write_text(json.dumps(bodies))
+    engine.dispose()
+    assert counts == {"succeeded": events}, counts  # each event delivered, exactly once
+    return {"per_s": events / seconds, "seconds": seconds, "rss_mb": max(o["rss_mb"] for o in outs)}
+
+
+def ceiling(processes: int, events: int, hook_url: str, tmp: Path) -> dict[str, Any]:
+    """Requests/s of `processes` bare clients posting the same bodies."""
+    commands = [
+        [
+            sys.executable,
+            "-m",
+            "bench.webhooks",
+            "ceiling",
+            str(tmp / "bodies.json"),
+            str(i),
+            str(processes),
+            hook_url,
+        ]
+        for i in range(processes)
+    ]
+    seconds, outs = timed(commands, tmp)
+    assert sum(o["handled"] for o in outs) == events
+    return {"per_s": events / seconds, "seconds": seconds, "rss_mb": max(o["rss_mb"] for o in outs)}
+
+
+def main() -> None:
+    """Build, run ours and the ceiling with 1 and 2 processes, print the figures as JSON."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=10_000)
+    args = parser.parse_args()
+    port = data_port()
+    hook_url = f"http://127.0.0.1:{port}/hooks"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "bench.webhooks", "receiver", str(port)], cwd=HERE.parent
+    )
+    tmp = Path(os.environ.get("TMPDIR", "/tmp")) / "aftersale-bench-hooks"
+    tmp.mkdir(exist_ok=True)
+    try:
+        time.sleep(1)
+        build(args.events, hook_url)
+        results = {}
+        for n in (1, 2):
+            results[f"ours_{n}"] = ours(n, args.events, tmp)
+            results[f"ceiling_{n}"] = ceiling(n, args.events, hook_url, tmp)
+        for n in (1, 2):
+            results[f"ratio_{n}"] = results[f"ours_{n}"]["per_s"] / results[f"ceiling_{n}"]["per_s"]
+        print(json.dumps({"events": args.events, "in_flight": IN_FLIGHT, **results}, indent=2))
+    finally:
+        server.terminate()
+        data.drop_database(RUN)
+        data.drop_database(TEMPLATE)
+
+
+def data_port() -> int:
+    """A free loopback port."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+if __name__ == "__main__":
+    role = sys.argv[1] if len(sys.argv) > 1 else ""
+    if role == "receiver":
+        receiver(int(sys.argv[2]))
+    elif role == "ours":
+        ours_child(sys.argv[2], sys.argv[3])
+    elif role == "ceiling":
+        ceiling_child(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6])
+    else:
+        main()

@@ -1,0 +1,95 @@
+"""Webhook attempts over HTTP: Standard Webhooks headers signed with `standardwebhooks`, one
+well-kept async httpx client, a 15 s timeout, a bounded number of attempts in flight, no
+redirects followed, and the target's addresses checked again at each attempt."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from standardwebhooks.webhooks import Webhook
+
+from aftersale.services.deliveries import Outcome
+from aftersale.services.webhook_urls import refused_address
+
+TIMEOUT = 15.0
+
+
+@lru_cache(maxsize=1024)
+def _signer(secret: str) -> Webhook:
+    return Webhook(secret)
+
+
+def signatures(*, webhook_id: str, at: datetime, body: str, secrets: list[str]) -> str:
+    """The webhook-signature header: `v1,...` per valid secret, space-separated."""
+    return " ".join(_signer(s).sign(webhook_id, at, body) for s in secrets)
+
+
+def valid_secrets(row: dict[str, Any], now: datetime) -> list[str]:
+    """The endpoint's secret, and the previous one while it is still honoured."""
+    until = row.get("old_secret_until")
+    if row.get("old_secret") and until is not None and until > now:
+        return [row["secret"], row["old_secret"]]
+    return [row["secret"]]
+
+
+class WebhookSender:
+    """Sends attempts; at most `in_flight` at once in this process."""
+
+    def __init__(
+        self, *, allow_private: bool, in_flight: int = 64, timeout: float = TIMEOUT
+    ) -> None:
+        self.allow_private, self.timeout = allow_private, timeout
+        self.in_flight = asyncio.Semaphore(in_flight)
+        self.client = httpx.AsyncClient(
+            timeout=timeout,
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=in_flight, max_keepalive_connections=in_flight),
+            headers={"user-agent": "aftersale-webhooks/1"},
+        )
+
+    async def close(self) -> None:
+        """Close the client's connections."""
+        await self.client.aclose()
+
+    async def attempt(self, row: dict[str, Any], *, secrets: list[str]) -> Outcome:
+        """POST one delivery; never raises (a failure is an outcome)."""
+        async with self.in_flight:
+            refused = await self._refused(row["url"])
+            if refused is not None:
+                return Outcome(row["id"], None, refused)
+            now = datetime.now(UTC)  # webhook-timestamp is wall-clock time, test clock or not
+            headers = {
+                "content-type": "application/json",
+                "webhook-id": row["event_id"],
+                "webhook-timestamp": str(int(now.timestamp())),
+                "webhook-signature": signatures(
+                    webhook_id=row["event_id"], at=now, body=row["body"], secrets=secrets
+                ),
+            }
+            try:
+                answer = await self.client.post(row["url"], content=row["body"], headers=headers)
+            except httpx.TimeoutException:
+                return Outcome(row["id"], None, f"no answer within {self.timeout:g} s")
+            except httpx.HTTPError as exc:
+                return Outcome(row["id"], None, f"{type(exc).__name__}: {exc}"[:500])
+            error = None if answer.is_success else f"HTTP {answer.status_code}"
+            return Outcome(row["id"], answer.status_code, error)
+
+    async def _refused(self, url: str) -> str | None:
+        """Why the URL may not be called now (its host resolves to a private address)."""
+        if self.allow_private:
+            return None
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, port)
+        except OSError as exc:
+            return f"cannot resolve {host}: {exc}"
+        bad = refused_address([str(i[4][0]) for i in infos])
+        return None if bad is None else f"refused: {host} resolves to {bad}, a private address"

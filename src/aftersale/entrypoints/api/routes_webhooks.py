@@ -1,0 +1,110 @@
+"""Webhook endpoints, event types and deliveries (admin only; API.md "Webhooks (admin)")."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from aftersale.domain.actors import Actor
+from aftersale.entrypoints.api.deps import RtDep, role
+from aftersale.entrypoints.api.responses import JSONResponse
+from aftersale.entrypoints.api.schemas import Body
+from aftersale.services import deliveries, webhooks
+
+router = APIRouter(prefix="/api/v1", tags=["webhooks"])
+Admin = Depends(role("staff"))
+
+
+class NewEndpoint(Body):
+    url: str
+    events: list[str] | None = None
+    description: str | None = None
+
+
+class EndpointChange(Body):
+    url: str | None = None
+    events: list[str] | None = None
+    description: str | None = None
+    status: Literal["enabled", "disabled"] | None = None
+
+
+def _allow_private(request: Request) -> bool:
+    return bool(request.app.state.settings.webhook_allow_private)
+
+
+@router.post("/webhook-endpoints", status_code=201)
+def create_endpoint(
+    rt: RtDep, request: Request, body: NewEndpoint, actor: Actor = Admin
+) -> JSONResponse:
+    """Register an endpoint; its secret is shown only in this answer (and on rotate)."""
+    made = webhooks.create_endpoint(
+        rt, actor, **body.model_dump(), allow_private=_allow_private(request)
+    )
+    return JSONResponse(made, status_code=201)
+
+
+@router.get("/webhook-endpoints")
+def list_endpoints(
+    rt: RtDep, cursor: str | None = None, limit: int = 50, actor: Actor = Admin
+) -> dict[str, Any]:
+    """Endpoints, oldest first."""
+    return webhooks.list_endpoints(rt, actor, cursor=cursor, limit=max(1, min(limit, 200)))
+
+
+@router.get("/webhook-endpoints/{endpoint_id}")
+def get_endpoint(rt: RtDep, endpoint_id: str, actor: Actor = Admin) -> dict[str, Any]:
+    """One endpoint (no secret)."""
+    return webhooks.get_endpoint(rt, actor, endpoint_id)
+
+
+@router.patch("/webhook-endpoints/{endpoint_id}")
+def update_endpoint(
+    rt: RtDep, request: Request, endpoint_id: str, body: EndpointChange, actor: Actor = Admin
+) -> dict[str, Any]:
+    """Change url, events, description or status."""
+    changes = body.model_dump(exclude_unset=True)
+    return webhooks.update_endpoint(
+        rt, actor, endpoint_id, changes=changes, allow_private=_allow_private(request)
+    )
+
+
+@router.delete("/webhook-endpoints/{endpoint_id}", status_code=204)
+def delete_endpoint(rt: RtDep, endpoint_id: str, actor: Actor = Admin) -> Response:
+    """Delete an endpoint: no further deliveries."""
+    webhooks.delete_endpoint(rt, actor, endpoint_id)
+    return Response(status_code=204)
+
+
+@router.post("/webhook-endpoints/{endpoint_id}/rotate-secret")
+def rotate_secret(rt: RtDep, endpoint_id: str, actor: Actor = Admin) -> dict[str, Any]:
+    """A new secret; deliveries are signed with both secrets for 24 h."""
+    return webhooks.rotate_secret(rt, actor, endpoint_id)
+
+
+@router.get("/webhook-endpoints/{endpoint_id}/deliveries")
+def list_deliveries(
+    rt: RtDep,
+    endpoint_id: str,
+    status: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+    actor: Actor = Admin,
+) -> dict[str, Any]:
+    """The endpoint's deliveries, newest first."""
+    return deliveries.list_deliveries(
+        rt, actor, endpoint_id, status=status, cursor=cursor, limit=max(1, min(limit, 200))
+    )
+
+
+@router.post("/webhook-deliveries/{delivery_id}/redeliver", status_code=202)
+def redeliver(rt: RtDep, delivery_id: str, actor: Actor = Admin) -> JSONResponse:
+    """A new attempt at once, with the same webhook-id."""
+    return JSONResponse(deliveries.redeliver(rt, actor, delivery_id), status_code=202)
+
+
+@router.get("/webhook-event-types")
+def event_types(actor: Actor = Admin) -> dict[str, Any]:
+    """Every event type."""
+    return webhooks.event_types(actor)

@@ -1,0 +1,154 @@
+"""`aftersale worker` processes on PostgreSQL share the outbox: two workers deliver 2,000
+events each exactly once (the issue asks for 10,000; 2,000 keep the suite fast on 2 cores),
+and a worker killed with SIGKILL mid-batch loses nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from aftersale.bootstrap import build_runtime
+from aftersale.domain.actors import Actor, Role
+from aftersale.domain.context import Ctx
+from aftersale.domain.order import create_order
+from aftersale.services.runtime import Runtime
+from aftersale.services.users import create_user
+from aftersale.services.webhooks import create_endpoint
+from aftersale.settings import Settings
+from tests import conftest
+from tests.receivers import Receiver, webhook_receiver
+
+ITEMS = [{"sku": "SKU-1", "title": "Lamp", "quantity": 1, "unit_price": "20.00"}]
+ADMIN = Actor(user_id="admin", role=Role.ADMIN)
+
+
+def make_events(rt: Runtime, orders: int) -> None:
+    """Paid orders written straight to the store: two outbox events each."""
+    for role in ("buyer", "seller"):
+        create_user(rt, None, email=f"{role}@hooks.test", name=role, role=role)
+    with rt.uow(readonly=True) as uow:
+        buyer, seller = (
+            uow.users.by_email("buyer@hooks.test"),
+            uow.users.by_email("seller@hooks.test"),
+        )
+    ctx = Ctx(actor=ADMIN, now=rt.clock.now(), calendar=rt.calendar)
+    for start in range(0, orders, 250):
+        with rt.uow() as uow:
+            for _ in range(start, min(start + 250, orders)):
+                order = create_order(
+                    buyer_id=buyer.id,
+                    seller_id=seller.id,
+                    currency="USD",
+                    items=ITEMS,
+                    shipping_fee="5.00",
+                    buyer_country="US",
+                    policy=rt.policy,
+                    ctx=ctx,
+                )
+                order.record_payment(amount="25.00", method="card", reference="pay", ctx=ctx)
+                uow.orders.add(order)
+            uow.commit()
+
+
+def start_worker(url: str, tmp_path: Path, name: str) -> subprocess.Popen[bytes]:
+    """`aftersale worker` in a process of its own."""
+    env = {
+        **os.environ,
+        "AFTERSALE_DATABASE_URL": url,
+        "AFTERSALE_DATA_DIR": str(tmp_path),
+        "AFTERSALE_WEBHOOK_ALLOW_PRIVATE": "1",
+        "AFTERSALE_WEBHOOK_TIMEOUT": "2",
+        "AFTERSALE_WEBHOOK_LEASE": "3",
+    }
+    log = (tmp_path / f"{name}.log").open("wb")
+    return subprocess.Popen(
+        [sys.executable, "-m", "aftersale", "worker", "--interval", "0.2"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=conftest.ROOT,
+    )
+
+
+def prepare(url: str, tmp_path: Path, receiver: Receiver, orders: int) -> set[str]:
+    """An endpoint at the receiver and the events; returns every event id."""
+    rt = build_runtime(Settings(database_url=url, data_dir=tmp_path))
+    try:
+        create_endpoint(rt, ADMIN, url=receiver.url, allow_private=True)
+        make_events(rt, orders)
+    finally:
+        rt.close()
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        ids = {r[0] for r in conn.execute(text("SELECT id FROM outbox"))}
+    engine.dispose()
+    return ids
+
+
+def delivered(url: str) -> dict[str, int]:
+    """Deliveries by status."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT status, count(*) FROM webhook_deliveries GROUP BY 1"))
+        found = {status: int(n) for status, n in rows}
+    engine.dispose()
+    return found
+
+
+def stop(*procs: subprocess.Popen[bytes]) -> None:
+    """End worker processes."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_two_workers_deliver_each_of_2000_events_exactly_once(
+    pg_only_url: str, tmp_path: Path
+) -> None:
+    with webhook_receiver() as receiver:
+        events = prepare(pg_only_url, tmp_path, receiver, orders=1000)
+        assert len(events) == 2000
+        workers = [start_worker(pg_only_url, tmp_path, f"w{i}") for i in range(2)]
+        try:
+            receiver.wait_for(2000, timeout=240)
+            time.sleep(1.5)  # time for any duplicate to show
+        finally:
+            stop(*workers)
+        counts = Counter(receiver.ids())
+    assert set(counts) == events and set(counts.values()) == {1}
+    assert delivered(pg_only_url) == {"succeeded": 2000}
+    logs = [(tmp_path / f"w{i}.log").read_text() for i in range(2)]
+    assert all("webhook attempts" in log for log in logs), "both workers took a share"
+
+
+def test_a_worker_killed_mid_batch_loses_nothing(pg_only_url: str, tmp_path: Path) -> None:
+    with webhook_receiver(delay=0.02) as receiver:
+        events = prepare(pg_only_url, tmp_path, receiver, orders=300)
+        first = start_worker(pg_only_url, tmp_path, "killed")
+        try:
+            receiver.wait_for(50, timeout=120)
+        finally:
+            first.send_signal(signal.SIGKILL)
+            first.wait(timeout=30)
+        assert len(set(receiver.ids())) < len(events), "killed before it finished"
+        second = start_worker(pg_only_url, tmp_path, "second")
+        try:
+            end = time.monotonic() + 180
+            while set(receiver.ids()) != events and time.monotonic() < end:
+                time.sleep(0.2)
+        finally:
+            stop(second)
+        assert set(receiver.ids()) == events
+    assert delivered(pg_only_url) == {"succeeded": len(events)}
