@@ -17,8 +17,13 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
+
+from aftersale.adapters.db.engine import make_engine
+from aftersale.adapters.db.notify_tables import webhook_deliveries
 
 from aftersale.entrypoints.api.app import create_app
+from aftersale.services.dispatch import fan_out
 from aftersale.services.runtime import Runtime
 from aftersale.settings import Settings
 from tests.client import DAY, Api, Party
@@ -136,9 +141,17 @@ def test_deadlines_list_shows_what_is_due_and_filters_by_kind(
 def test_status_tells_the_database_migrations_lag_and_overdue_refunds(
     api: Api, run: Run, rt: Runtime, settings: Settings
 ) -> None:
+    hook = {"url": "https://hooks.example.test/in", "events": ["order.cancelled"]}
+    api.ok(api.post("/webhook-endpoints", hook, as_=api.admin), 201)
     buyer, seller = api.user("buyer"), api.user("seller")
     order = api.paid_order(buyer, seller)
     api.ok(api.post(f"/orders/{order['id']}/seller-cancel", {"reason": "x"}, as_=seller))
+    assert fan_out(rt) >= 1
+    engine = make_engine(settings.url)
+    with engine.begin() as conn:  # its 8 attempts made: failed for good
+        gave_up = update(webhook_deliveries).values(status="failed")
+        assert conn.execute(gave_up).rowcount == 1
+    engine.dispose()
     assert rt.test_clock is not None
     rt.test_clock.set(rt.test_clock.now() + timedelta(seconds=40 * DAY))
     shown = run("status")
@@ -151,7 +164,7 @@ def test_status_tells_the_database_migrations_lag_and_overdue_refunds(
     assert lines["database"] == "ready" and "(latest)" in lines["migrations"]
     assert int(lines["due deadlines"]) >= 1 and int(lines["overdue refunds"]) == 1
     assert float(lines["oldest due deadline's lag"].split()[0]) >= 39 * DAY
-    assert lines["failed webhook deliveries"] == "no deliveries table"
+    assert lines["failed webhook deliveries"] == "1"
     with schema_behind(settings.url):
         behind = run("status")
     assert behind.returncode == 1 and "NOT READY" in behind.stdout

@@ -4,6 +4,7 @@ disabled and deleted endpoints, per-order order, no duplicates, private addresse
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -216,6 +217,21 @@ def test_nothing_is_delivered_twice_when_nothing_fails(
     assert len(set(ids)) == 20
     paid = [r for r in receiver.got if r.json["type"] == "order.paid"]
     assert len(paid) == 20 and len({r.headers["webhook-id"] for r in paid}) == 10
+
+
+def test_a_round_called_from_inside_a_running_event_loop_still_delivers(
+    api: Api, dispatcher: Dispatcher, receiver: Receiver
+) -> None:
+    """A caller inside async code (a notebook, a test run whose browser holds the thread's
+    loop) gets its round on a thread of its own instead of "another loop is running"."""
+    endpoint(api, receiver.url, events=["order.paid"])
+    api.paid_order(*pair(api))
+
+    async def inside() -> int:
+        return dispatcher.run_once()
+
+    assert asyncio.run(inside()) >= 1
+    assert [r.json["type"] for r in receiver.got] == ["order.paid"]
 
 
 def test_private_addresses_are_refused_unless_allowed(

@@ -180,7 +180,7 @@ def _figures(engine: Any) -> list[list[Any]]:
         ["oldest due deadline's lag", f"{f.lag_seconds(now):.0f} s"],
         ["overdue refunds", f.refunds_overdue],
         ["escalated disputes past 7 days", f.disputes_escalated_overdue],
-        ["failed webhook deliveries", "no deliveries table" if failed is None else failed],
+        ["failed webhook deliveries", "schema not migrated" if failed is None else failed],
     ]
 
 

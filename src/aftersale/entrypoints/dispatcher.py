@@ -10,7 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import TypeVar
 
 from aftersale.adapters.notify.webhook_sender import WebhookSender, valid_secrets
 from aftersale.entrypoints.mailer import Mailer
@@ -20,6 +23,7 @@ from aftersale.services.runtime import Runtime
 from aftersale.settings import Settings
 
 log = logging.getLogger("aftersale.dispatcher")
+T = TypeVar("T")
 
 
 class Dispatcher:
@@ -48,12 +52,23 @@ class Dispatcher:
 
     def close(self) -> None:
         """Close the HTTP client and the event loop."""
-        self.loop.run_until_complete(self.sender.close())
+        self._run(self.sender.close())
         self.loop.close()
 
     def run_once(self) -> int:
         """One round: everything that is due now; returns how many rows were handled."""
-        return self.loop.run_until_complete(self._round())
+        return self._run(self._round())
+
+    def _run(self, work: Coroutine[object, object, T]) -> T:
+        """Run on the dispatcher's own loop; from a thread where another loop is running (a
+        caller inside async code, a notebook), on a short-lived thread of its own, since one
+        thread cannot run two loops."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return self.loop.run_until_complete(work)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dispatcher") as pool:
+            return pool.submit(self.loop.run_until_complete, work).result()
 
     def run(self) -> None:
         """Loop until stopped; a failing round is logged and tried again next time."""

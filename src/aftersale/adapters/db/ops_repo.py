@@ -15,9 +15,8 @@ from sqlalchemy import Connection, Engine, func, inspect, select, text
 
 from aftersale.adapters.db import tables as t
 from aftersale.adapters.db.migrate import alembic_config
+from aftersale.adapters.db.notify_tables import webhook_deliveries
 from aftersale.domain.entities import DisputeStatus, RefundStatus
-
-DELIVERIES = "webhook_deliveries"  # issue 15's table; counted only where it exists
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,11 +62,13 @@ def figures(engine: Engine, now: datetime) -> Figures:
 
 
 def failed_deliveries(engine: Engine) -> int | None:
-    """Webhook deliveries that failed for good, or None where there is no such table."""
+    """Webhook deliveries that failed for good (every attempt made), or None on a database
+    whose schema predates the webhooks."""
     with reader(engine).connect() as conn:
-        if not inspect(conn).has_table(DELIVERIES):
+        if not inspect(conn).has_table(webhook_deliveries.name):
             return None
-        query = text(f"SELECT count(*) FROM {DELIVERIES} WHERE status IN ('failed', 'dead')")
+        failed = webhook_deliveries.c.status == "failed"
+        query = select(func.count()).select_from(webhook_deliveries).where(failed)
         return int(conn.execute(query).scalar_one())
 
 
