@@ -21,7 +21,6 @@ from sqlalchemy import update
 
 from aftersale.adapters.db.engine import make_engine
 from aftersale.adapters.db.notify_tables import webhook_deliveries
-
 from aftersale.entrypoints.api.app import create_app
 from aftersale.services.dispatch import fan_out
 from aftersale.services.runtime import Runtime
