@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
 
 @dataclass
@@ -112,6 +113,7 @@ class Inbox:
     mails: list[Message] = field(default_factory=list)
     refuse: bool = False
     port: int = 0
+    logins: list[str] = field(default_factory=list)
 
     async def handle_DATA(  # noqa: N802 (aiosmtpd's naming)
         self, server: SMTP, session: Session, envelope: Envelope
@@ -136,10 +138,34 @@ def _free_port() -> int:
 
 
 @contextmanager
-def smtp_server() -> Iterator[Inbox]:
-    """A real aiosmtpd server on a free loopback port."""
+def smtp_server(
+    *,
+    tls: ssl.SSLContext | None = None,
+    implicit_tls: bool = False,
+    login: tuple[str, str] | None = None,
+) -> Iterator[Inbox]:
+    """A real aiosmtpd server on a free loopback port: plain; with `tls`, STARTTLS required
+    before anything else (or, `implicit_tls`, TLS from the first byte, as smtps:// speaks);
+    with `login`, AUTH with that user and password required (over TLS only)."""
     inbox = Inbox(port=_free_port())
-    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+    kw: dict[str, Any] = {}
+    if tls is not None and implicit_tls:
+        kw["ssl_context"] = tls
+    elif tls is not None:
+        kw.update(tls_context=tls, require_starttls=True)
+    if login is not None:
+
+        def check(
+            server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+        ) -> AuthResult:
+            given = (data.login.decode(), data.password.decode())
+            inbox.logins.append(given[0])
+            return AuthResult(success=given == login)
+
+        # aiosmtpd counts only STARTTLS as TLS: on an smtps:// socket (TLS from the first
+        # byte) it must be told not to wait for a STARTTLS that will never come
+        kw.update(authenticator=check, auth_required=True, auth_require_tls=not implicit_tls)
+    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port, **kw)
     controller.start()
     try:
         yield inbox

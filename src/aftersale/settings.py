@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     # how long a worker holds the deliveries it took (a killed worker's come back after it)
     webhook_lease: float = Field(default=60.0, gt=0)
     smtp_url: str | None = None
+    # the CA bundle that SMTP's TLS (smtps://, smtp+starttls://) trusts; default: the system's
+    smtp_ca_file: Path | None = None
     mail_from: str = "aftersale@localhost"
     public_url: str = "http://127.0.0.1:8000"
 

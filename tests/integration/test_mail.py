@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from aftersale.entrypoints.dispatcher import Dispatcher
 from aftersale.services.runtime import Runtime
@@ -173,12 +174,16 @@ def test_messages_are_mailed_to_the_other_party(
 def test_smtp_failing_then_recovering_sends_each_mail_once(
     api: Api, dispatcher: Dispatcher, inbox: Inbox, rt: Runtime
 ) -> None:
+    def counted(status: str) -> float:  # this process's aftersale_mail_sent_total
+        return REGISTRY.get_sample_value("aftersale_mail_sent_total", {"status": status}) or 0.0
+
+    before = {s: counted(s) for s in ("sent", "failed")}
     buyer, seller = person(api, "buyer"), person(api, "seller")
     order = api.paid_order(buyer, seller)
     inbox.refuse = True
     cancel(api, order, buyer)
     dispatcher.run_once()
-    assert inbox.mails == []
+    assert inbox.mails == [] and counted("failed") - before["failed"] == 1
     with rt.uow(readonly=True) as uow:
         [row] = [m for m in uow.notify.mails(before_seq=None, limit=10) if m["status"] == "pending"]
     assert row["attempts"] == 1 and "451" in row["last_error"]
@@ -190,6 +195,7 @@ def test_smtp_failing_then_recovering_sends_each_mail_once(
         dispatcher.run_once()
     [mail] = inbox.mails
     assert mail["Message-ID"] == row["message_id"]
+    assert counted("sent") - before["sent"] == 1
 
 
 def test_a_language_without_a_catalog_is_refused(api: Api) -> None:

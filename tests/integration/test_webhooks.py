@@ -9,9 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from aftersale.entrypoints.api.routes_ops import ops_collector
 from aftersale.entrypoints.dispatcher import Dispatcher
+from aftersale.services.dispatch import fan_out
 from aftersale.services.runtime import Runtime
 from aftersale.settings import Settings
 from tests import conftest
@@ -232,6 +235,29 @@ def test_a_round_called_from_inside_a_running_event_loop_still_delivers(
 
     assert asyncio.run(inside()) >= 1
     assert [r.json["type"] for r in receiver.got] == ["order.paid"]
+
+
+def delivered_total() -> float:
+    """This process's count of successful webhook attempts (what /metrics shows)."""
+    labels = {"status": "delivered"}
+    return REGISTRY.get_sample_value("aftersale_webhook_deliveries_total", labels) or 0.0
+
+
+def test_attempts_and_the_backlog_are_counted_for_the_metrics(
+    api: Api, rt: Runtime, dispatcher: Dispatcher, receiver: Receiver
+) -> None:
+    def backlog() -> float:  # (a fresh collector: the app's caches its figures 10 s)
+        gauges = {m.name: m.samples[0].value for m in ops_collector(rt).collect()}
+        return gauges["aftersale_webhook_backlog"]
+
+    endpoint(api, receiver.url, events=["order.paid"])
+    buyer, seller = pair(api)
+    for _ in range(3):
+        api.paid_order(buyer, seller)
+    before = delivered_total()
+    assert fan_out(rt) >= 3 and backlog() == 3
+    dispatcher.run_once()
+    assert delivered_total() - before == 3 and backlog() == 0
 
 
 def test_private_addresses_are_refused_unless_allowed(

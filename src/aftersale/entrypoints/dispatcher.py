@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import TypeVar
 
+from aftersale.adapters import metrics
 from aftersale.adapters.notify.webhook_sender import WebhookSender, valid_secrets
 from aftersale.entrypoints.mailer import Mailer
 from aftersale.services.deliveries import claim_due, record
@@ -104,6 +105,8 @@ class Dispatcher:
                 *(self.sender.attempt(r, secrets=valid_secrets(r, now)) for r in claimed)
             )
             record(self.rt, claimed, list(outcomes))
+            for outcome in outcomes:  # counted once recorded: a crash before counts nothing
+                metrics.webhook_delivered("delivered" if outcome.ok else "failed")
             total += len(claimed)
             log.info("made %d webhook attempts", len(claimed))
         return total

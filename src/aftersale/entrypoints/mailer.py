@@ -11,6 +11,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from aftersale.adapters import metrics
 from aftersale.adapters.notify.smtp import SmtpConnection, message
 from aftersale.entrypoints.mail_text import BODIES, FOOTER, GREETING, LINK, SUBJECTS, params
 from aftersale.entrypoints.web.i18n import LANGUAGES, translate
@@ -55,6 +56,7 @@ class Mailer:
 
     def __init__(self, rt: Runtime, settings: Settings) -> None:
         self.rt, self.smtp_url = rt, settings.smtp_url
+        self.smtp_ca_file = str(settings.smtp_ca_file) if settings.smtp_ca_file else None
         self.sender, self.public_url = settings.mail_from, settings.public_url
         self.domain = settings.mail_from.rpartition("@")[2] or "localhost"
 
@@ -95,7 +97,7 @@ class Mailer:
         assert self.smtp_url is not None
         pending = list(rows)
         try:
-            with SmtpConnection(self.smtp_url) as smtp:
+            with SmtpConnection(self.smtp_url, ca_file=self.smtp_ca_file) as smtp:
                 while pending:
                     row = pending[0]
                     smtp.send(
@@ -109,11 +111,13 @@ class Mailer:
                         )
                     )
                     mail_done(self.rt, row["id"], {"status": "sent", **_text(row)})
+                    metrics.mail_sent("sent")
                     pending.pop(0)
         except (smtplib.SMTPException, OSError) as exc:
             log.warning("SMTP failed: %s; %d mail will be retried", exc, len(pending))
             for row in pending:
                 mail_failed(self.rt, row, f"{type(exc).__name__}: {exc}", _text(row))
+                metrics.mail_sent("failed")
 
 
 def _text(row: dict[str, Any]) -> dict[str, Any]:

@@ -72,6 +72,15 @@ def failed_deliveries(engine: Engine) -> int | None:
         return int(conn.execute(query).scalar_one())
 
 
+def webhook_backlog(engine: Engine) -> int:
+    """Webhook deliveries still to be made (pending, due or waiting for a retry): the partial
+    index on pending rows answers it."""
+    pending = webhook_deliveries.c.status == "pending"
+    with reader(engine).connect() as conn:
+        query = select(func.count()).select_from(webhook_deliveries).where(pending)
+        return int(conn.execute(query).scalar_one())
+
+
 @lru_cache(maxsize=1)
 def migration_heads() -> frozenset[str]:
     """The packaged migrations' heads (read from the files once a process)."""

@@ -30,11 +30,13 @@ def message(
 class SmtpConnection:
     """One SMTP session, opened on entry (TLS and login as the URL says)."""
 
-    def __init__(self, url: str, *, timeout: float = 30.0) -> None:
+    def __init__(self, url: str, *, timeout: float = 30.0, ca_file: str | None = None) -> None:
         parts = urlsplit(url)
         if parts.scheme not in SCHEMES or not parts.hostname:
             raise ValueError("AFTERSALE_SMTP_URL must be smtp://, smtp+starttls:// or smtps://")
         self.parts, self.timeout = parts, timeout
+        # the server's certificate and name are always checked (against ca_file when given)
+        self.tls = ssl.create_default_context(cafile=ca_file)
         self.smtp: smtplib.SMTP | None = None
 
     def __enter__(self) -> SmtpConnection:
@@ -42,12 +44,12 @@ class SmtpConnection:
         host, port = p.hostname or "", p.port or SCHEMES[p.scheme]
         if p.scheme == "smtps":
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                host, port, timeout=self.timeout, context=ssl.create_default_context()
+                host, port, timeout=self.timeout, context=self.tls
             )
         else:
             smtp = smtplib.SMTP(host, port, timeout=self.timeout)
             if p.scheme == "smtp+starttls":
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=self.tls)
         if p.username:
             smtp.login(unquote(p.username), unquote(p.password or ""))
         self.smtp = smtp

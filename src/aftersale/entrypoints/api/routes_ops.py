@@ -44,6 +44,8 @@ def ops_collector(rt: Runtime) -> metrics.OpsCollector:
     """The database's gauges for this runtime (and every counter shown from the start)."""
     metrics.declare_deadline_kinds(sorted(ORDER_DEADLINES | REFUND_DEADLINES))
     metrics.declare_outcomes()
+    engine = rt.engine  # type: ignore[attr-defined]
+    metrics.set_webhook_backlog(lambda: ops_repo.webhook_backlog(engine))
 
     def figures() -> dict[str, float]:
         now = rt.clock.now()
