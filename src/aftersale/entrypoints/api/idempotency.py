@@ -42,10 +42,18 @@ class IdempotencyMiddleware:
         if scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-        key = headers.get("idempotency-key")
+        key_raw, auth = _wanted_headers(scope["headers"])
         rt: Runtime = scope["app"].state.runtime
-        token = bearer_token(headers.get("authorization", ""))
+        token = bearer_token(auth)
+        if key_raw is not None and token:
+            key = _header_text(key_raw)
+            if key is None:
+                await problem(
+                    "validation_error", "Idempotency-Key must be printable ASCII characters"
+                )(scope, receive, send)
+                return
+        else:
+            key = None
         actor = await run_in_threadpool(actor_for_token, rt, token) if token and key else None
         if key is None or actor is None:
             await self.app(scope, receive, send)
@@ -57,7 +65,7 @@ class IdempotencyMiddleware:
             return
         body = await _read_body(receive)
         path = scope["path"] + (
-            "?" + scope["query_string"].decode() if scope.get("query_string") else ""
+            "?" + scope["query_string"].decode("latin-1") if scope.get("query_string") else ""
         )
         fingerprint = hashlib.sha256(
             json.dumps([scope["method"], path, _canonical(body)]).encode()
@@ -98,9 +106,9 @@ class IdempotencyMiddleware:
         content = b"".join(chunks)
         ctype = next(
             (
-                v.decode()
+                v.decode("latin-1")
                 for k, v in start.get("headers", [])
-                if k.decode().lower() == "content-type"
+                if k.lower() == b"content-type"
             ),
             "application/json",
         )
@@ -112,6 +120,29 @@ class IdempotencyMiddleware:
             {"type": "http.response.start", "status": status, "headers": start.get("headers", [])}
         )
         await send({"type": "http.response.body", "body": content})
+
+
+def _wanted_headers(headers: list[tuple[bytes, bytes]]) -> tuple[bytes | None, str]:
+    """The Idempotency-Key (raw bytes) and Authorization (as latin-1, as Starlette reads it)
+    headers; no other header is decoded, so a stray byte elsewhere never fails a request."""
+    key: bytes | None = None
+    auth: str | None = None
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == b"idempotency-key" and key is None:
+            key = value
+        elif lowered == b"authorization" and auth is None:
+            auth = value.decode("latin-1")
+    return key, auth or ""
+
+
+def _header_text(value: bytes) -> str | None:
+    """A header value of printable ASCII, else None (keys are compared as text)."""
+    try:
+        text = value.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    return text if text.isprintable() else None
 
 
 def _canonical(body: bytes) -> str:
