@@ -3,12 +3,17 @@
 Keys are scoped to the caller. The key is claimed in its own transaction before the request
 runs, so two requests with one key at the same moment cannot both run: the second waits for
 the first's answer, or gets 409 idempotency_in_progress.
+
+An answer that carries a secret shown only once (a new user's API token, a webhook endpoint's
+signing secret) is not kept in replayable form: only its SHA-256 is stored, and a repeat gets
+409 `idempotency_secret_not_replayable` (the request was done once; nothing runs again).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,6 +31,11 @@ from aftersale.services.users import actor_for_token
 LOCK = timedelta(seconds=60)
 WAIT_SECONDS = 10.0
 MAX_BODY = 1 << 20
+# POSTs whose successful answer carries a secret shown only once (API.md "Users", "Webhooks")
+SECRET_ANSWERS = re.compile(
+    r"^/api/v1/(users|webhook-endpoints|webhook-endpoints/[^/]+/rotate-secret)/?$"
+)
+SECRET_DIGEST = "application/vnd.aftersale.secret-digest"  # the stored "content type"
 
 
 def _now() -> datetime:
@@ -112,7 +122,10 @@ class IdempotencyMiddleware:
             ),
             "application/json",
         )
-        if status < 500:
+        if status < 300 and SECRET_ANSWERS.match(scope["path"]):
+            digest = hashlib.sha256(content).hexdigest().encode()
+            await run_in_threadpool(_finish, rt, user_id, key, status, digest, SECRET_DIGEST)
+        elif status < 500:
             await run_in_threadpool(_finish, rt, user_id, key, status, content, ctype)
         else:
             await run_in_threadpool(_release, rt, user_id, key)
@@ -239,6 +252,12 @@ async def _replay(
         response = problem(
             "idempotency_in_progress",
             "a request with this Idempotency-Key is still running; retry shortly",
+        )
+    elif stored["content_type"] == SECRET_DIGEST:
+        response = problem(
+            "idempotency_secret_not_replayable",
+            "the first request with this Idempotency-Key was done, and its answer carried a "
+            "secret that is shown only once and not kept; nothing was done again",
         )
     else:
         await send(
