@@ -25,8 +25,10 @@ from aftersale.entrypoints.api import (
 )
 from aftersale.entrypoints.api.hot_routes import HotRoutes
 from aftersale.entrypoints.api.idempotency import IdempotencyMiddleware
+from aftersale.entrypoints.api.outage import DatabaseOutage
 from aftersale.entrypoints.api.served_by import install as install_served_by
 from aftersale.entrypoints.dispatcher import Dispatcher, start_thread
+from aftersale.entrypoints.security_headers import SecurityHeaders
 from aftersale.entrypoints.token_watch import TokenWatch
 from aftersale.entrypoints.worker import Worker
 from aftersale.services.runtime import Runtime
@@ -91,6 +93,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.add_middleware(IdempotencyMiddleware)
     if settings.hot_routes:
         app.add_middleware(HotRoutes)
+    app.add_middleware(DatabaseOutage)  # (outside the layers above: their calls fail first)
+    app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
     install_served_by(app, enabled=settings.test_clock)
     observe.install(app, record=settings.observability)
     return app

@@ -3,12 +3,17 @@
 Keys are scoped to the caller. The key is claimed in its own transaction before the request
 runs, so two requests with one key at the same moment cannot both run: the second waits for
 the first's answer, or gets 409 idempotency_in_progress.
+
+An answer that carries a secret shown only once (a new user's API token, a webhook endpoint's
+signing secret) is not kept in replayable form: only its SHA-256 is stored, and a repeat gets
+409 `idempotency_secret_not_replayable` (the request was done once; nothing runs again).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,6 +31,11 @@ from aftersale.services.users import actor_for_token
 LOCK = timedelta(seconds=60)
 WAIT_SECONDS = 10.0
 MAX_BODY = 1 << 20
+# POSTs whose successful answer carries a secret shown only once (API.md "Users", "Webhooks")
+SECRET_ANSWERS = re.compile(
+    r"^/api/v1/(users|webhook-endpoints|webhook-endpoints/[^/]+/rotate-secret)/?$"
+)
+SECRET_DIGEST = "application/vnd.aftersale.secret-digest"  # the stored "content type"
 
 
 def _now() -> datetime:
@@ -42,10 +52,18 @@ class IdempotencyMiddleware:
         if scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-        key = headers.get("idempotency-key")
+        key_raw, auth = _wanted_headers(scope["headers"])
         rt: Runtime = scope["app"].state.runtime
-        token = bearer_token(headers.get("authorization", ""))
+        token = bearer_token(auth)
+        if key_raw is not None and token:
+            key = _header_text(key_raw)
+            if key is None:
+                await problem(
+                    "validation_error", "Idempotency-Key must be printable ASCII characters"
+                )(scope, receive, send)
+                return
+        else:
+            key = None
         actor = await run_in_threadpool(actor_for_token, rt, token) if token and key else None
         if key is None or actor is None:
             await self.app(scope, receive, send)
@@ -57,7 +75,7 @@ class IdempotencyMiddleware:
             return
         body = await _read_body(receive)
         path = scope["path"] + (
-            "?" + scope["query_string"].decode() if scope.get("query_string") else ""
+            "?" + scope["query_string"].decode("latin-1") if scope.get("query_string") else ""
         )
         fingerprint = hashlib.sha256(
             json.dumps([scope["method"], path, _canonical(body)]).encode()
@@ -98,13 +116,16 @@ class IdempotencyMiddleware:
         content = b"".join(chunks)
         ctype = next(
             (
-                v.decode()
+                v.decode("latin-1")
                 for k, v in start.get("headers", [])
-                if k.decode().lower() == "content-type"
+                if k.lower() == b"content-type"
             ),
             "application/json",
         )
-        if status < 500:
+        if status < 300 and SECRET_ANSWERS.match(scope["path"]):
+            digest = hashlib.sha256(content).hexdigest().encode()
+            await run_in_threadpool(_finish, rt, user_id, key, status, digest, SECRET_DIGEST)
+        elif status < 500:
             await run_in_threadpool(_finish, rt, user_id, key, status, content, ctype)
         else:
             await run_in_threadpool(_release, rt, user_id, key)
@@ -112,6 +133,29 @@ class IdempotencyMiddleware:
             {"type": "http.response.start", "status": status, "headers": start.get("headers", [])}
         )
         await send({"type": "http.response.body", "body": content})
+
+
+def _wanted_headers(headers: list[tuple[bytes, bytes]]) -> tuple[bytes | None, str]:
+    """The Idempotency-Key (raw bytes) and Authorization (as latin-1, as Starlette reads it)
+    headers; no other header is decoded, so a stray byte elsewhere never fails a request."""
+    key: bytes | None = None
+    auth: str | None = None
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == b"idempotency-key" and key is None:
+            key = value
+        elif lowered == b"authorization" and auth is None:
+            auth = value.decode("latin-1")
+    return key, auth or ""
+
+
+def _header_text(value: bytes) -> str | None:
+    """A header value of printable ASCII, else None (keys are compared as text)."""
+    try:
+        text = value.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    return text if text.isprintable() else None
 
 
 def _canonical(body: bytes) -> str:
@@ -208,6 +252,12 @@ async def _replay(
         response = problem(
             "idempotency_in_progress",
             "a request with this Idempotency-Key is still running; retry shortly",
+        )
+    elif stored["content_type"] == SECRET_DIGEST:
+        response = problem(
+            "idempotency_secret_not_replayable",
+            "the first request with this Idempotency-Key was done, and its answer carried a "
+            "secret that is shown only once and not kept; nothing was done again",
         )
     else:
         await send(

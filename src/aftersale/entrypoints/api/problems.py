@@ -9,6 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aftersale.domain.errors import DomainError
+from aftersale.entrypoints.api import outage
+from aftersale.entrypoints.api.outage import is_outage
 from aftersale.entrypoints.api.responses import JSONResponse
 
 STATUS: dict[str, int] = {
@@ -25,6 +27,7 @@ STATUS: dict[str, int] = {
     "idempotency_key_reused": 422,
     "payload_too_large": 413,
     "rate_limited": 429,
+    "database_unavailable": 503,
 }
 TITLES: dict[int, str] = {
     400: "Bad request",
@@ -47,7 +50,12 @@ def status_of(code: str) -> int:
 
 
 def problem(
-    code: str, detail: str, *, status: int | None = None, extra: dict[str, Any] | None = None
+    code: str,
+    detail: str,
+    *,
+    status: int | None = None,
+    extra: dict[str, Any] | None = None,
+    retry_after: int | None = None,
 ) -> JSONResponse:
     """A problem+json response."""
     status = status or status_of(code)
@@ -59,14 +67,21 @@ def problem(
         "code": code,
         **(extra or {}),
     }
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
     return JSONResponse(
         body, status_code=status, media_type="application/problem+json", headers=headers
     )
 
 
 def domain_problem(exc: DomainError) -> JSONResponse:
-    """The problem+json answer to a rule's refusal."""
+    """The problem+json answer to a rule's refusal (503 when it was the database going away,
+    e.g. a change whose every retry met a dropped connection)."""
+    if is_outage(exc):
+        return problem(
+            "database_unavailable", outage.DETAIL, status=503, retry_after=outage.RETRY_AFTER
+        )
     return problem(exc.code, exc.detail, extra={"field": exc.field} if exc.field else None)
 
 

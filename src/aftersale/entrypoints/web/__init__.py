@@ -68,7 +68,7 @@ def mount(app: FastAPI) -> None:
         session_cookie=COOKIE,
         max_age=MAX_AGE,
         same_site="lax",
-        https_only=False,  # behind TLS the operator's proxy adds Secure; tests run on http
+        https_only=settings.secure_cookies,  # AFTERSALE_COOKIE_SECURE (default: https URL)
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

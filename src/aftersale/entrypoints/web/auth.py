@@ -106,6 +106,11 @@ def switch_language(request: Request, code: str) -> RedirectResponse:
     response = RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
     if code in i18n.LANGUAGES:
         response.set_cookie(
-            i18n.COOKIE, code, max_age=365 * 24 * 3600, httponly=True, samesite="lax"
+            i18n.COOKIE,
+            code,
+            max_age=365 * 24 * 3600,
+            httponly=True,
+            samesite="lax",
+            secure=request.app.state.settings.secure_cookies,
         )
     return response
