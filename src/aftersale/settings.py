@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     smtp_url: str | None = None
     mail_from: str = "aftersale@localhost"
     public_url: str = "http://127.0.0.1:8000"
+    # input limits (api/limits.py): the largest request body, checked while it streams and
+    # before authentication; a multipart upload may add an evidence file (5 MiB) to it
+    max_body_bytes: int = Field(default=1 << 20, ge=1024)
 
     @field_validator("admin_token", "secret_key", "metrics_token")
     @classmethod

@@ -25,6 +25,7 @@ from aftersale.entrypoints.api import (
 )
 from aftersale.entrypoints.api.hot_routes import HotRoutes
 from aftersale.entrypoints.api.idempotency import IdempotencyMiddleware
+from aftersale.entrypoints.api.limits import InputLimits
 from aftersale.entrypoints.api.served_by import install as install_served_by
 from aftersale.entrypoints.dispatcher import Dispatcher, start_thread
 from aftersale.entrypoints.token_watch import TokenWatch
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.add_middleware(IdempotencyMiddleware)
     if settings.hot_routes:
         app.add_middleware(HotRoutes)
+    app.add_middleware(InputLimits, max_body=settings.max_body_bytes)  # before all the above
     install_served_by(app, enabled=settings.test_clock)
     observe.install(app, record=settings.observability)
     return app

@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from aftersale.domain.errors import DomainError
 from aftersale.entrypoints.api.responses import JSONResponse
 
+BODY_UNPARSED = "There was an error parsing the body"  # FastAPI's detail (routing.py)
 STATUS: dict[str, int] = {
     "unauthorized": 401,
     "forbidden": 403,
@@ -47,7 +48,12 @@ def status_of(code: str) -> int:
 
 
 def problem(
-    code: str, detail: str, *, status: int | None = None, extra: dict[str, Any] | None = None
+    code: str,
+    detail: str,
+    *,
+    status: int | None = None,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     """A problem+json response."""
     status = status or status_of(code)
@@ -59,7 +65,8 @@ def problem(
         "code": code,
         **(extra or {}),
     }
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 401:
+        headers = {"WWW-Authenticate": "Bearer", **(headers or {})}
     return JSONResponse(
         body, status_code=status, media_type="application/problem+json", headers=headers
     )
@@ -67,7 +74,11 @@ def problem(
 
 def domain_problem(exc: DomainError) -> JSONResponse:
     """The problem+json answer to a rule's refusal."""
-    return problem(exc.code, exc.detail, extra={"field": exc.field} if exc.field else None)
+    extra: dict[str, Any] = {"field": exc.field} if exc.field else {}
+    reason = getattr(exc, "reason", None)  # e.g. invalid_cursor: why the input was refused
+    if reason:
+        extra["errors"] = [{"loc": [exc.field], "msg": exc.detail, "code": reason}]
+    return problem(exc.code, exc.detail, extra=extra or None)
 
 
 class ApiProblem(Exception):
@@ -101,10 +112,15 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == BODY_UNPARSED:
+            # FastAPI's answer to a JSON body its parser gave up on (too deep, a number too
+            # long, bytes that are not UTF-8): a body that fails validation, as API.md says
+            return problem("validation_error", "the body is not valid JSON", status=422)
         code = {
             401: "unauthorized",
             403: "forbidden",
             404: "not_found",
             405: "method_not_allowed",
+            413: "payload_too_large",
         }.get(exc.status_code, "http_error")
-        return problem(code, str(exc.detail), status=exc.status_code)
+        return problem(code, str(exc.detail), status=exc.status_code, headers=exc.headers)

@@ -177,10 +177,22 @@ async def open_dispute(request: Request, user: Buyer, order_id: str) -> Redirect
     """Open a dispute for a full or partial refund, with an optional evidence file."""
     form, rt, locale = await form_fields(request), runtime_of(request), locale_of(request)
     actor = actor_of(user)
-    upload = (await request.form()).get("evidence")
+    upload = (await request.form()).get("evidence")  # (spooled to disk past 1 MiB)
     file = upload if isinstance(upload, UploadFile) and upload.filename else None
-    data = await file.read() if file is not None else b""
+    # one byte more than the limit tells "too large" apart, and no more is read into memory
+    data = await file.read(evidence.MAX_BYTES + 1) if file is not None else b""
     refund_type = form.get("refund_type", "full")
+    if file is not None:  # a file that would be refused opens nothing
+        try:
+            evidence.check_file(data, file.content_type, file.filename)
+        except DomainError as exc:
+            why = translate(
+                "The dispute was not opened: the file was refused (%(why)s).",
+                locale,
+                why=exc.detail,
+            )
+            flash(request, why, kind="error")
+            return RedirectResponse(f"/orders/{order_id}", status_code=303)
 
     def run() -> str | None:
         opened = disputes.open_dispute(
