@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from aftersale.domain.errors import DomainError
 from aftersale.entrypoints.api.responses import JSONResponse
@@ -89,6 +90,20 @@ class ApiProblem(Exception):
         self.code, self.detail = code, detail
 
 
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed(request: Request) -> str:
+    """The methods some route takes at the request's path (its `Allow` header): each method
+    tried against the route table, included routers and all."""
+    routes = request.app.router.routes
+    return ", ".join(
+        m
+        for m in METHODS
+        if any(r.matches({**request.scope, "method": m})[0] == Match.FULL for r in routes)
+    )
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into problem+json."""
 
@@ -111,7 +126,7 @@ def install(app: FastAPI) -> None:
         return problem("validation_error", detail, extra={"errors": errors})
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 400 and exc.detail == BODY_UNPARSED:
             # FastAPI's answer to a JSON body its parser gave up on (too deep, a number too
             # long, bytes that are not UTF-8): a body that fails validation, as API.md says
@@ -123,4 +138,7 @@ def install(app: FastAPI) -> None:
             405: "method_not_allowed",
             413: "payload_too_large",
         }.get(exc.status_code, "http_error")
-        return problem(code, str(exc.detail), status=exc.status_code, headers=exc.headers)
+        headers = exc.headers
+        if exc.status_code == 405:  # every method the path takes, not only its first route's
+            headers = {**(headers or {}), "Allow": _allowed(request) or "GET"}
+        return problem(code, str(exc.detail), status=exc.status_code, headers=headers)

@@ -53,16 +53,12 @@ def my_orders(request: Request, user: Buyer, tab: str = "all", cursor: str = "")
     """My Orders: the buyer's orders by status tab, newest first, a page at a time."""
     if tab not in ORDER_TABS:
         tab = "all"
+    rt, actor, statuses = runtime_of(request), actor_of(user), ORDER_TABS[tab]
     try:
-        page = list_orders_in(
-            runtime_of(request),
-            actor_of(user),
-            statuses=ORDER_TABS[tab],
-            cursor=cursor or None,
-            limit=PAGE_SIZE,
-        )
-    except DomainError:
-        page = {"items": [], "next_cursor": None}
+        page = list_orders_in(rt, actor, statuses=statuses, cursor=cursor or None, limit=PAGE_SIZE)
+    except DomainError:  # a link that was not made here (or is out of date): the first page
+        cursor = ""
+        page = list_orders_in(rt, actor, statuses=statuses, cursor=None, limit=PAGE_SIZE)
         flash(request, translate("That page link is out of date; here is the first page."))
     return render(request, "buyer/orders.html", tabs=TABS, tab=tab, page=page, first=not cursor)
 
