@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import secrets
 import tomllib
@@ -58,26 +57,12 @@ class Settings(BaseSettings):
     smtp_ca_file: Path | None = None
     mail_from: str = "aftersale@localhost"
     public_url: str = "http://127.0.0.1:8000"
-    # hardening (issue 17, H17b): the session cookie's Secure flag and HSTS (default: on when
-    # the public URL is https), the login and API rate limits, the pages' idle timeout
+    # hardening (issue 17): the session cookie's Secure flag and HSTS (default: on when the
+    # public URL is https)
     cookie_secure: bool | None = None
-    trusted_proxies: str = ""  # comma-separated CIDRs whose X-Forwarded-For is believed
-    api_rate: int = Field(default=6000, ge=1)  # requests a minute per API token, per process
-    login_attempts: int = Field(default=5, ge=1)  # failed logins per email / address in the window
-    login_window_minutes: int = Field(default=15, ge=1)
-    session_idle_minutes: int = Field(default=120, ge=1)
-
-    @field_validator("trusted_proxies")
-    @classmethod
-    def _cidrs(cls, value: str) -> str:
-        for part in filter(None, (p.strip() for p in value.split(","))):
-            ipaddress.ip_network(part, strict=False)  # ValueError: not a CIDR
-        return value
-
-    def proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-        """The trusted proxies' networks."""
-        parts = filter(None, (p.strip() for p in self.trusted_proxies.split(",")))
-        return [ipaddress.ip_network(p, strict=False) for p in parts]
+    # input limits (api/limits.py): the largest request body, checked while it streams and
+    # before authentication; a multipart upload may add an evidence file (5 MiB) to it
+    max_body_bytes: int = Field(default=1 << 20, ge=1024)
 
     @property
     def secure_cookies(self) -> bool:

@@ -4,6 +4,7 @@ headers and body (ids aside), on SQLite and PostgreSQL; and the hot layer really
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -60,6 +61,17 @@ def _raw_cancel(
     """A cancel request with a body sent as it is, under a Content-Type (None: without one)."""
     headers = {**who.headers, **({"content-type": content_type} if content_type else {})}
     return api.http.post(f"/api/v1/orders/{order_id}/cancel", content=content, headers=headers)
+
+
+def _titled(title: str) -> dict[str, Any]:
+    return {**LAMP[0], "title": title}
+
+
+def _raw(api: Api, path: str, who: Party, body: Any) -> httpx.Response:
+    """POST JSON text as `json.dumps` writes it (lone surrogates as \\uXXXX escapes, which
+    httpx's own encoder would refuse)."""
+    headers = {**who.headers, "content-type": "application/json"}
+    return api.http.post(f"/api/v1{path}", content=json.dumps(body).encode(), headers=headers)
 
 
 CASES: dict[str, Case] = {
@@ -137,6 +149,74 @@ CASES: dict[str, Case] = {
         json={"reason": "changed_mind"},
         headers={"Authorization": "Bearer not-a-token-at-all"},
     ),
+    # hostile input (issue 17): refused the same way on both paths, nothing written
+    "create, a lone surrogate in a title": lambda api, b, s, _: _raw(
+        api,
+        "/orders",
+        api.admin,
+        {"buyer_id": b.id, "seller_id": s.id, "currency": "USD", "items": [_titled("\udc00")]},
+    ),
+    "create, a NUL in a title": lambda api, b, s, _: _raw(
+        api,
+        "/orders",
+        api.admin,
+        {"buyer_id": b.id, "seller_id": s.id, "currency": "USD", "items": [_titled("L\x00")]},
+    ),
+    "create, quantity true": lambda api, b, s, _: api.post(
+        "/orders",
+        {
+            "buyer_id": b.id,
+            "seller_id": s.id,
+            "currency": "USD",
+            "items": [{**LAMP[0], "quantity": True}],
+        },
+        as_=api.admin,
+    ),
+    "create, quantity a string": lambda api, b, s, _: api.post(
+        "/orders",
+        {
+            "buyer_id": b.id,
+            "seller_id": s.id,
+            "currency": "USD",
+            "items": [{**LAMP[0], "quantity": "1"}],
+        },
+        as_=api.admin,
+    ),
+    "create, price 1e9999": lambda api, b, s, _: api.post(
+        "/orders",
+        {
+            "buyer_id": b.id,
+            "seller_id": s.id,
+            "currency": "USD",
+            "items": [{**LAMP[0], "unit_price": "1e9999"}],
+        },
+        as_=api.admin,
+    ),
+    "pay, amount with a plus": lambda api, b, s, _: api.post(
+        f"/orders/{api.order(b, s)['id']}/payment",
+        {"amount": "+60.00", "method": "card", "reference": "r"},
+        as_=api.admin,
+    ),
+    "pay, a NUL in the reference": lambda api, b, s, _: api.post(
+        f"/orders/{api.order(b, s)['id']}/payment",
+        {"amount": "60.00", "method": "card", "reference": "r\x00"},
+        as_=api.admin,
+    ),
+    "request, a surrogate in the comment": lambda api, b, s, _: _raw(
+        api,
+        f"/orders/{_paid(api, b, s)}/cancel",
+        b,
+        {"reason": "changed_mind", "comment": "\ud800"},
+    ),
+    "request, 100,000-deep JSON": lambda api, b, s, _: _raw_cancel(
+        api, _paid(api, b, s), b, b"[" * 100_000 + b"]" * 100_000, "application/json"
+    ),
+    "request, a 5,000-digit number": lambda api, b, s, _: _raw_cancel(
+        api, _paid(api, b, s), b, b'{"reason": ' + b"9" * 5000 + b"}", "application/json"
+    ),
+    "request, bytes that are not UTF-8": lambda api, b, s, _: _raw_cancel(
+        api, _paid(api, b, s), b, b'{"reason": "\xff"}', "application/json"
+    ),
     "accept": lambda api, b, s, _: api.post(
         f"/orders/{_requested(api, b, s)}/cancellation/accept", {"reason": "x"}, as_=s
     ),
@@ -164,6 +244,18 @@ def test_hot_and_full_paths_give_the_same_answer(twins: tuple[Api, Api], case: s
             api.ok(api.get("/cancellation-reasons", as_=party))
         answers.append(CASES[case](api, buyer, seller, other))
     same_answer(*answers)
+    if case in REFUSED:
+        assert answers[0].status_code == 422, answers[0].text
+        assert answers[0].json()["code"] == "validation_error"
+
+
+# The hostile cases, each refused with 422 validation_error (issue 17, points 1 and 4).
+REFUSED = {
+    name
+    for name in CASES
+    if any(w in name for w in ("surrogate", "NUL", "quantity", "1e9999", "plus", "-deep", "digit"))
+    or name.endswith("not UTF-8")
+}
 
 
 def test_the_hot_layer_answers_without_the_apps_route(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal
 from functools import lru_cache
 
 from aftersale.domain.errors import ValidationFailed
@@ -84,7 +85,13 @@ _TWO_DECIMAL = {
 MINOR_UNITS: dict[str, int] = (
     {c: 0 for c in _ZERO_DECIMAL} | {c: 3 for c in _THREE_DECIMAL} | {c: 2 for c in _TWO_DECIMAL}
 )
+# The largest amount accepted anywhere (README, "Limits"): a billion in the currency's units.
 MAX_AMOUNT = Decimal("1000000000")
+# The one grammar of an amount on the wire: ASCII digits, optionally a point and 1 to 3
+# decimals (the currency's minor units are checked after); no sign, exponent, spaces,
+# underscores or other scripts' digits. (10 digits before the point: MAX_AMOUNT has 10.)
+AMOUNT_PATTERN = r"^[0-9]{1,10}(\.[0-9]{1,3})?$"
+_AMOUNT = re.compile(r"([0-9]{1,10})(?:\.([0-9]{1,3}))?")
 
 
 def check_currency(currency: str) -> str:
@@ -103,25 +110,37 @@ def exponent(currency: str) -> Decimal:
 def parse_amount(
     value: object, currency: str, *, field: str = "amount", allow_zero: bool = False
 ) -> Decimal:
-    """Parse a decimal string into an exact amount, refusing floats, excess digits and negatives."""
+    """Parse a decimal string into an exact amount, refusing floats, excess digits, negatives
+    and anything outside the one grammar (AMOUNT_PATTERN): "1E+3", "+1", "1_000", "１２", "-0"."""
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         raise ValidationFailed(f"{field} must be a decimal string", field=field)
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValidationFailed(f"{field} is not a decimal number", field=field) from None
-    if not amount.is_finite():
-        raise ValidationFailed(f"{field} is not a finite number", field=field)
-    unit = exponent(currency)
-    if amount != amount.quantize(unit, rounding=ROUND_HALF_EVEN):
-        raise ValidationFailed(
-            f"{field} has more decimal places than {currency} allows", field=field
-        )
+    decimals = MINOR_UNITS[check_currency(currency)]
+    if isinstance(value, str):
+        found = _AMOUNT.fullmatch(value)
+        if found is None:
+            raise ValidationFailed(
+                f"{field} must be written with digits 0-9 and at most one point, "
+                "with no sign, exponent or separators",
+                field=field,
+            )
+        if len(found.group(2) or "") > decimals:
+            raise ValidationFailed(
+                f"{field} has more decimal places than {currency} allows", field=field
+            )
+        amount = Decimal(value)
+    else:  # (whole numbers and Decimals from the code itself, never from the wire)
+        amount = Decimal(value)
+        if not amount.is_finite() or abs(amount) > MAX_AMOUNT:
+            raise ValidationFailed(f"{field} is at most {MAX_AMOUNT:,} {currency}", field=field)
+        if amount != amount.quantize(exponent(currency), rounding=ROUND_HALF_EVEN):
+            raise ValidationFailed(
+                f"{field} has more decimal places than {currency} allows", field=field
+            )
     if amount < 0 or (amount == 0 and not allow_zero):
         raise ValidationFailed(f"{field} must be positive", field=field)
     if amount > MAX_AMOUNT:
-        raise ValidationFailed(f"{field} is too large", field=field)
-    return amount.quantize(unit)
+        raise ValidationFailed(f"{field} is at most {MAX_AMOUNT:,} {currency}", field=field)
+    return amount.quantize(exponent(currency)) + 0  # (+ 0: never a "-0.00")
 
 
 def quantize(amount: Decimal, currency: str) -> Decimal:

@@ -19,6 +19,7 @@ from aftersale.domain.actors import Actor
 from aftersale.domain.errors import DomainError, InvalidState, NotFound, ValidationFailed
 from aftersale.domain.order import Order
 from aftersale.domain.order_state import ACTIVE_DISPUTE
+from aftersale.domain.validate import storable
 from aftersale.services.common import owner_of, visible_order
 from aftersale.services.ports import UnitOfWork
 from aftersale.services.runtime import Runtime
@@ -87,6 +88,15 @@ def sniff(data: bytes) -> str | None:
     return None
 
 
+def check_file(data: bytes, declared: str | None, filename: str | None) -> str:
+    """The file's real type if it may be attached (before anything is written), else raise."""
+    if filename is not None and not storable(filename):
+        raise ValidationFailed(
+            "the file name holds a NUL byte or text that is not valid Unicode", field="file"
+        )
+    return _checked_type(data, declared)
+
+
 def _checked_type(data: bytes, declared: str | None) -> str:
     """The file's real type; refuse an unknown type or one that contradicts the declared one."""
     if not data:
@@ -149,7 +159,7 @@ def attach_evidence(
     require_role(actor, "attach_evidence")
     with rt.uow() as uow:
         order = _dispute_order(uow, actor, dispute_id, lock=True)  # serializes with the dispute
-        real = _checked_type(data, content_type)
+        real = check_file(data, content_type, filename)
         dispute = order.find_dispute(dispute_id)
         if dispute.status not in ACTIVE_DISPUTE:
             raise InvalidState(f"the dispute is {dispute.status}; evidence can no longer be added")

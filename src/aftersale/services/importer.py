@@ -31,6 +31,7 @@ import orjson
 
 from aftersale.domain.errors import ConcurrentModification, DomainError, ValidationFailed
 from aftersale.domain.order import Order
+from aftersale.domain.validate import first_unstorable
 from aftersale.services.importer_pool import validators
 from aftersale.services.importer_replay import ID, KEYS, Party, build_order
 from aftersale.services.runtime import Runtime
@@ -321,6 +322,10 @@ def _parse(number: int, raw: str) -> tuple[str, dict[str, Any]] | LineProblem | 
         data = orjson.loads(raw)  # (stricter than json: no NaN, no lone surrogates)
         if not isinstance(data, dict):
             raise ValidationFailed("a line must be one JSON object")
+        # (orjson refuses lone surrogates; a NUL can only come escaped, so most lines skip this)
+        where = first_unstorable(data) if "\\u0000" in raw else None
+        if where is not None:
+            raise ValidationFailed(f"{where} holds a NUL byte", field=where)
         unknown = set(data) - KEYS
         if unknown:
             raise ValidationFailed(f"unknown fields: {', '.join(sorted(unknown))}")

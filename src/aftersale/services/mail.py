@@ -9,6 +9,7 @@ from typing import Any
 from aftersale.domain.actions import require_role
 from aftersale.domain.actors import Actor
 from aftersale.domain.context import Ctx
+from aftersale.domain.validate import InvalidCursor, seq_cursor
 from aftersale.services.dispatch import PLATFORM
 from aftersale.services.runtime import Runtime
 from aftersale.services.views import order_view
@@ -70,7 +71,10 @@ def mailbox(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """The outgoing mail, newest first (staff read it at /staff/mail)."""
     require_role(actor, "staff")
-    before = int(cursor) if cursor and cursor.isdigit() else None
+    try:
+        before = seq_cursor(cursor)
+    except InvalidCursor:
+        before = None  # a link that was not made here: the first page
     with rt.uow(readonly=True) as uow:
         rows: list[dict[str, Any]] = uow.notify.mails(
             before_seq=before, limit=limit + 1, order_id=order_id

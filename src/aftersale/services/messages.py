@@ -8,7 +8,7 @@ from aftersale.domain.actions import require_role
 from aftersale.domain.actors import Actor
 from aftersale.domain.entities import Event, new_id
 from aftersale.domain.errors import ValidationFailed
-from aftersale.domain.validate import text
+from aftersale.domain.validate import seq_cursor, text
 from aftersale.services.common import visible_order
 from aftersale.services.records import MessageRecord
 from aftersale.services.runtime import Runtime
@@ -64,11 +64,7 @@ def list_messages(
 ) -> dict[str, Any]:
     """The thread, oldest first, a page at a time."""
     require_role(actor, "read")
-    after = 0
-    if cursor:
-        if not cursor.isdigit():
-            raise ValidationFailed("cursor is not valid", field="cursor")
-        after = int(cursor)
+    after = seq_cursor(cursor) or 0
     if not 1 <= limit <= 200:
         raise ValidationFailed("limit must be from 1 to 200", field="limit")
     with rt.uow(readonly=True) as uow:

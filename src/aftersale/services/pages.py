@@ -10,10 +10,10 @@ from typing import Any
 
 from aftersale.domain.actions import require_role
 from aftersale.domain.actors import Actor
-from aftersale.domain.errors import ValidationFailed
 from aftersale.domain.order_state import AFTER_SHIPMENT
 from aftersale.domain.reasons import CANCELLATION_REASONS, DISPUTE_REASONS, RETURN_REASONS
 from aftersale.domain.returns import CONDITIONS
+from aftersale.domain.validate import InvalidCursor, cursor_json
 from aftersale.services.common import visible_order
 from aftersale.services.evidence import list_evidence
 from aftersale.services.messages import list_messages
@@ -52,14 +52,11 @@ def why_no_cancel(view: dict[str, Any]) -> str | None:
 def _decode(cursor: str | None, statuses: Sequence[str]) -> dict[str, str | None]:
     if not cursor:
         return dict.fromkeys(statuses)
-    try:
-        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except ValueError as exc:
-        raise ValidationFailed("cursor is not valid", field="cursor") from exc
+    raw = cursor_json(cursor, max_len=2048)
     if not isinstance(raw, dict) or not set(raw) <= set(statuses):
-        raise ValidationFailed("cursor is not valid", field="cursor")
+        raise InvalidCursor()
     if not all(v is None or isinstance(v, str) for v in raw.values()):
-        raise ValidationFailed("cursor is not valid", field="cursor")
+        raise InvalidCursor()
     return {str(k): v for k, v in raw.items()}
 
 

@@ -13,6 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from aftersale.domain.actions import require_role
 from aftersale.domain.actors import Actor, Role
+from aftersale.domain.countries import is_country
 from aftersale.domain.entities import new_id
 from aftersale.domain.errors import DomainError, ValidationFailed
 from aftersale.domain.validate import text
@@ -68,8 +69,8 @@ def create_user(
     if role not in ROLES:
         raise ValidationFailed("role must be buyer, seller or admin", field="role")
     land = "US" if country is None else text(country, "country", max_len=2, min_len=2).upper()
-    if not land.isalpha():
-        raise ValidationFailed("country is an ISO 3166 alpha-2 code", field="country")
+    if not is_country(land):
+        raise ValidationFailed("country is an ISO 3166-1 alpha-2 code", field="country")
     pw_hash = None
     if password is not None:
         pw_hash = _hasher.hash(text(password, "password", max_len=200, min_len=8))

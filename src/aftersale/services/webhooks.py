@@ -12,7 +12,7 @@ from aftersale.domain.actions import require_role
 from aftersale.domain.actors import Actor
 from aftersale.domain.entities import new_id
 from aftersale.domain.errors import NotFound, ValidationFailed
-from aftersale.domain.validate import text
+from aftersale.domain.validate import seq_cursor, text
 from aftersale.services.notify_plan import EVENT_TYPES
 from aftersale.services.ports import UnitOfWork
 from aftersale.services.runtime import Runtime
@@ -177,8 +177,4 @@ def event_types(actor: Actor) -> dict[str, Any]:
 
 def cursor_seq(cursor: str | None) -> int | None:
     """The sequence number a page cursor stands for (422 if it is not one)."""
-    if not cursor:
-        return None
-    if not cursor.isdigit():
-        raise ValidationFailed("cursor is not valid", field="cursor")
-    return int(cursor)
+    return seq_cursor(cursor)

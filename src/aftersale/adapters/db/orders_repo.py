@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, insert, select, tuple_
@@ -13,12 +13,13 @@ from sqlalchemy import Connection, Table, bindparam, insert, select, tuple_
 from aftersale.adapters.db import fast
 from aftersale.adapters.db import tables as t
 from aftersale.domain.entities import CancellationRequest, Dispute, Refund, Return, TimelineEntry
-from aftersale.domain.errors import ConcurrentModification, ValidationFailed
+from aftersale.domain.errors import ConcurrentModification
 from aftersale.domain.lines import line_from_json, line_key, lines_to_json
 from aftersale.domain.money import quantize
 from aftersale.domain.order import Order
 from aftersale.domain.order_state import OrderState
 from aftersale.domain.policy import Policy
+from aftersale.domain.validate import InvalidCursor, keyset_cursor
 
 CHILDREN: tuple[tuple[str, Table, type[Any]], ...] = (
     ("cancellations", t.cancellations, CancellationRequest),
@@ -456,10 +457,10 @@ def encode_cursor(at: datetime, seq: int) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
-    """Read a cursor, refusing one that was not made here."""
+    """Read a cursor, refusing one that was not made here (InvalidCursor): the strict grammar
+    of `keyset_cursor`, an instant with its offset, taken to UTC."""
+    at, seq = keyset_cursor(cursor)
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        at, seq = json.loads(raw)
-        return datetime.fromisoformat(at), int(seq)
-    except (ValueError, TypeError) as exc:
-        raise ValidationFailed("cursor is not valid", field="cursor") from exc
+        return datetime.fromisoformat(at).astimezone(UTC), seq
+    except (ValueError, OverflowError):
+        raise InvalidCursor() from None

@@ -25,6 +25,7 @@ from aftersale.entrypoints.api import (
 )
 from aftersale.entrypoints.api.hot_routes import HotRoutes
 from aftersale.entrypoints.api.idempotency import IdempotencyMiddleware
+from aftersale.entrypoints.api.limits import InputLimits
 from aftersale.entrypoints.api.outage import DatabaseOutage
 from aftersale.entrypoints.api.served_by import install as install_served_by
 from aftersale.entrypoints.dispatcher import Dispatcher, start_thread
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     if settings.hot_routes:
         app.add_middleware(HotRoutes)
     app.add_middleware(DatabaseOutage)  # (outside the layers above: their calls fail first)
+    app.add_middleware(InputLimits, max_body=settings.max_body_bytes)  # before all the above
     app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
     install_served_by(app, enabled=settings.test_clock)
     observe.install(app, record=settings.observability)

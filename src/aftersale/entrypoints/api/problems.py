@@ -7,12 +7,14 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from aftersale.domain.errors import DomainError
 from aftersale.entrypoints.api import outage
 from aftersale.entrypoints.api.outage import is_outage
 from aftersale.entrypoints.api.responses import JSONResponse
 
+BODY_UNPARSED = "There was an error parsing the body"  # FastAPI's detail (routing.py)
 STATUS: dict[str, int] = {
     "unauthorized": 401,
     "forbidden": 403,
@@ -56,6 +58,7 @@ def problem(
     status: int | None = None,
     extra: dict[str, Any] | None = None,
     retry_after: int | None = None,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     """A problem+json response."""
     status = status or status_of(code)
@@ -67,7 +70,9 @@ def problem(
         "code": code,
         **(extra or {}),
     }
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
     return JSONResponse(
@@ -82,7 +87,11 @@ def domain_problem(exc: DomainError) -> JSONResponse:
         return problem(
             "database_unavailable", outage.DETAIL, status=503, retry_after=outage.RETRY_AFTER
         )
-    return problem(exc.code, exc.detail, extra={"field": exc.field} if exc.field else None)
+    extra: dict[str, Any] = {"field": exc.field} if exc.field else {}
+    reason = getattr(exc, "reason", None)  # e.g. invalid_cursor: why the input was refused
+    if reason:
+        extra["errors"] = [{"loc": [exc.field], "msg": exc.detail, "code": reason}]
+    return problem(exc.code, exc.detail, extra=extra or None)
 
 
 class ApiProblem(Exception):
@@ -91,6 +100,20 @@ class ApiProblem(Exception):
     def __init__(self, code: str, detail: str) -> None:
         super().__init__(detail)
         self.code, self.detail = code, detail
+
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _allowed(request: Request) -> str:
+    """The methods some route takes at the request's path (its `Allow` header): each method
+    tried against the route table, included routers and all."""
+    routes = request.app.router.routes
+    return ", ".join(
+        m
+        for m in METHODS
+        if any(r.matches({**request.scope, "method": m})[0] == Match.FULL for r in routes)
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -115,11 +138,19 @@ def install(app: FastAPI) -> None:
         return problem("validation_error", detail, extra={"errors": errors})
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == BODY_UNPARSED:
+            # FastAPI's answer to a JSON body its parser gave up on (too deep, a number too
+            # long, bytes that are not UTF-8): a body that fails validation, as API.md says
+            return problem("validation_error", "the body is not valid JSON", status=422)
         code = {
             401: "unauthorized",
             403: "forbidden",
             404: "not_found",
             405: "method_not_allowed",
+            413: "payload_too_large",
         }.get(exc.status_code, "http_error")
-        return problem(code, str(exc.detail), status=exc.status_code)
+        headers = exc.headers
+        if exc.status_code == 405:  # every method the path takes, not only its first route's
+            headers = {**(headers or {}), "Allow": _allowed(request) or "GET"}
+        return problem(code, str(exc.detail), status=exc.status_code, headers=headers)

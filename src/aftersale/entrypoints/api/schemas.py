@@ -6,9 +6,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from aftersale.entrypoints.api.strict import Amount, Country, Flag, Integer, Quantity, StorableText
 
-class Body(BaseModel):
-    """A JSON request body; unknown fields are ignored."""
+
+class Body(StorableText, BaseModel):
+    """A JSON request body; unknown fields are ignored; its text must be storable."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -18,15 +20,15 @@ class NewUser(Body):
     name: str
     role: Literal["buyer", "seller", "admin"]
     password: str | None = None
-    country: str | None = None
+    country: Country | None = None
     language: str | None = None
 
 
 class Item(Body):
     sku: str
     title: str
-    quantity: int
-    unit_price: str
+    quantity: Quantity
+    unit_price: Amount
 
 
 class NewOrder(Body):
@@ -34,13 +36,13 @@ class NewOrder(Body):
     seller_id: str
     currency: str
     items: list[Item] = Field(min_length=1, max_length=200)
-    shipping_fee: str | None = None
-    ship_by_days: int | None = None
-    delivery_days: int | None = None
+    shipping_fee: Amount | None = None
+    ship_by_days: Integer | None = None
+    delivery_days: Integer | None = None
 
 
 class Payment(Body):
-    amount: str
+    amount: Amount
     method: Literal["card", "balance"]
     reference: str
 
@@ -66,7 +68,7 @@ class ReasonBody(Body):
 
 class ReturnLine(Body):
     sku: str
-    quantity: int
+    quantity: Quantity
 
 
 class SellerCancel(Body):
@@ -75,17 +77,17 @@ class SellerCancel(Body):
 
 
 class ExtendProtection(Body):
-    days: int
+    days: Integer
 
 
 class GoodwillRefund(Body):
-    amount: str
+    amount: Amount
     reason: str
 
 
 class ModifyDispute(Body):
     refund_type: Literal["full", "partial"]
-    amount: str | None = None
+    amount: Amount | None = None
     description: str | None = None
 
 
@@ -97,23 +99,23 @@ class NewReturn(Body):
 
 
 class Inspection(Body):
-    condition_ok: bool
+    condition_ok: Flag
     notes: str | None = None
 
 
 class NewDispute(Body):
     reason: str
     refund_type: Literal["full", "partial"]
-    amount: str | None = None
+    amount: Amount | None = None
     description: str
 
 
 class AmountBody(Body):
-    amount: str
+    amount: Amount
 
 
 class Resolution(Body):
-    refund_amount: str
+    refund_amount: Amount
     note: str
 
 

@@ -53,16 +53,12 @@ def my_orders(request: Request, user: Buyer, tab: str = "all", cursor: str = "")
     """My Orders: the buyer's orders by status tab, newest first, a page at a time."""
     if tab not in ORDER_TABS:
         tab = "all"
+    rt, actor, statuses = runtime_of(request), actor_of(user), ORDER_TABS[tab]
     try:
-        page = list_orders_in(
-            runtime_of(request),
-            actor_of(user),
-            statuses=ORDER_TABS[tab],
-            cursor=cursor or None,
-            limit=PAGE_SIZE,
-        )
-    except DomainError:
-        page = {"items": [], "next_cursor": None}
+        page = list_orders_in(rt, actor, statuses=statuses, cursor=cursor or None, limit=PAGE_SIZE)
+    except DomainError:  # a link that was not made here (or is out of date): the first page
+        cursor = ""
+        page = list_orders_in(rt, actor, statuses=statuses, cursor=None, limit=PAGE_SIZE)
         flash(request, translate("That page link is out of date; here is the first page."))
     return render(request, "buyer/orders.html", tabs=TABS, tab=tab, page=page, first=not cursor)
 
@@ -177,10 +173,22 @@ async def open_dispute(request: Request, user: Buyer, order_id: str) -> Redirect
     """Open a dispute for a full or partial refund, with an optional evidence file."""
     form, rt, locale = await form_fields(request), runtime_of(request), locale_of(request)
     actor = actor_of(user)
-    upload = (await request.form()).get("evidence")
+    upload = (await request.form()).get("evidence")  # (spooled to disk past 1 MiB)
     file = upload if isinstance(upload, UploadFile) and upload.filename else None
-    data = await file.read() if file is not None else b""
+    # one byte more than the limit tells "too large" apart, and no more is read into memory
+    data = await file.read(evidence.MAX_BYTES + 1) if file is not None else b""
     refund_type = form.get("refund_type", "full")
+    if file is not None:  # a file that would be refused opens nothing
+        try:
+            evidence.check_file(data, file.content_type, file.filename)
+        except DomainError as exc:
+            why = translate(
+                "The dispute was not opened: the file was refused (%(why)s).",
+                locale,
+                why=exc.detail,
+            )
+            flash(request, why, kind="error")
+            return RedirectResponse(f"/orders/{order_id}", status_code=303)
 
     def run() -> str | None:
         opened = disputes.open_dispute(

@@ -21,6 +21,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from aftersale.domain.actors import Actor, Role
+from aftersale.entrypoints.web.forms import refuse_unstorable
 from aftersale.services.runtime import Runtime
 from aftersale.services.users import get_user
 
@@ -134,12 +135,17 @@ def csrf_token(request: Request) -> str:
 async def verify_csrf(request: Request) -> None:
     """Refuse (403) a POST whose csrf_token field or X-CSRF-Token header is missing or wrong."""
     sent = request.headers.get("x-csrf-token")
+    form = await request.form()
+    refuse_unstorable(form)  # (every page POST comes here first: nothing has run yet)
     if not sent:
-        form = await request.form()
         value = form.get("csrf_token")
         sent = value if isinstance(value, str) else None
     expected = session_of(request).get("csrf")
-    if not sent or not isinstance(expected, str) or not secrets.compare_digest(sent, expected):
+    if (
+        not sent
+        or not isinstance(expected, str)
+        or not secrets.compare_digest(sent.encode(errors="replace"), expected.encode())
+    ):
         raise PageError(
             403,
             "This form has expired or did not come from this site. "
