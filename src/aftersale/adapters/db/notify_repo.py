@@ -101,7 +101,14 @@ class SqlNotifyRepository:
             select(D.id, D.event_id, D.body, D.attempts, E.url, E.secret, E.old_secret)
             .add_columns(E.old_secret_until)
             .join(webhook_endpoints, E.id == D.endpoint_id)
-            .where(D.seq.in_(_due(now, wall, limit * 4)), or_(D.attempts > 0, ~_waiting()))
+            .where(
+                D.seq.in_(_due(now, wall, limit * 4)),
+                # the lease's own conditions again, on the row locked: PostgreSQL checks these
+                # anew on a row another claimer leased and committed meanwhile (the subquery
+                # is read from this statement's snapshot and would hand it out twice)
+                *_claimable(now, wall),
+                or_(D.attempts > 0, ~_waiting()),
+            )
             .order_by(D.next_attempt_at, D.event_seq)
             .limit(limit)
         )
@@ -231,12 +238,19 @@ def _due(now: datetime, wall: datetime, limit: int) -> Any:
         select(D.seq)
         .join(webhook_endpoints, E.id == D.endpoint_id)
         .where(
-            D.status == "pending",
-            D.next_attempt_at <= now,
-            or_(D.leased_until.is_(None), D.leased_until < wall),
+            *_claimable(now, wall),
             E.status == "enabled",
             E.deleted_at.is_(None),
         )
         .order_by(D.next_attempt_at, D.event_seq)
         .limit(limit)
+    )
+
+
+def _claimable(now: datetime, wall: datetime) -> tuple[Any, ...]:
+    """A delivery that is pending, due and not leased."""
+    return (
+        D.status == "pending",
+        D.next_attempt_at <= now,
+        or_(D.leased_until.is_(None), D.leased_until < wall),
     )
