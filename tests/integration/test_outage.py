@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import conftest
 from tests.client import ADMIN_TOKEN, Api
 from tests.conftest import LiveServer
 from tests.own_pg import OwnPostgres
@@ -122,3 +126,36 @@ def test_a_stopped_database_is_a_503_with_retry_after_and_the_first_requests_aft
     assert httpx.get(f"{server.base_url}/readyz").status_code == 200
     conn.close()
     web.close()
+
+
+def test_a_worker_started_while_the_database_is_down_waits_for_it(
+    own_pg: OwnPostgres, tmp_path: Path
+) -> None:
+    own_pg.stop()
+    env = {
+        **os.environ,
+        "AFTERSALE_DATABASE_URL": own_pg.url(),
+        "AFTERSALE_DATA_DIR": str(tmp_path),
+    }
+    log = tmp_path / "worker.log"
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "aftersale", "worker", "--once"],
+        env=env,
+        cwd=conftest.ROOT,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        end = time.monotonic() + 60
+        while "the database does not answer" not in log.read_text() and time.monotonic() < end:
+            assert worker.poll() is None, log.read_text()[-2000:]
+            time.sleep(0.2)
+        own_pg.start()
+        worker.wait(timeout=120)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    text = log.read_text()
+    assert worker.returncode == 0, text[-2000:]
+    assert "the database does not answer" in text
+    assert "fired 0 deadlines" in text

@@ -6,14 +6,18 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 
 from aftersale.entrypoints import cli_ops
 from aftersale.settings import get_settings
+
+T = TypeVar("T")
 
 app = typer.Typer(help="aftersale: the after-sales engine of a marketplace.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage users.", no_args_is_help=True)
@@ -93,6 +97,9 @@ def worker(
     metrics_port: Annotated[
         int | None, typer.Option(help="serve the worker's Prometheus metrics on this port")
     ] = None,
+    wait_db: Annotated[
+        float, typer.Option(help="seconds to wait at start for a database that does not answer")
+    ] = 120.0,
 ) -> None:
     """Fire due deadlines and deliver webhooks and mail; any number of workers may share one
     PostgreSQL database."""
@@ -102,7 +109,7 @@ def worker(
 
     settings = get_settings()
     _configure_logs(settings.observability)
-    rt = build_runtime(settings)
+    rt = _when_reachable(lambda: build_runtime(settings), wait=wait_db)
     loop = Worker(rt, interval=interval, batch=batch, counted=settings.observability)
     dispatcher = Dispatcher(rt, settings)
     if metrics_port is not None:
@@ -124,6 +131,24 @@ def worker(
     heap.settle()
     loop.run()
     sending.join(timeout=20)
+
+
+def _when_reachable(build: Callable[[], T], *, wait: float) -> T:
+    """`build()`, tried again while the database does not answer (a worker started before its
+    database, or during an outage), for up to `wait` seconds; then its error."""
+    from sqlalchemy.exc import OperationalError
+
+    end, delay = time.monotonic() + wait, 0.5
+    while True:
+        try:
+            return build()
+        except OperationalError as exc:
+            if time.monotonic() + delay > end:
+                raise
+            reason = str(exc.orig or exc).splitlines()[0][:160]
+            console.print(f"the database does not answer ({reason}); trying again in {delay} s")
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
 
 def _configure_logs(json_lines: bool) -> None:
