@@ -5,18 +5,13 @@
   inline `style=` attributes, nothing from elsewhere, no plugins, forms posted only here, and
   never framed (`frame-ancestors 'none'`, with `X-Frame-Options: DENY` for old browsers).
   The API's answers are data, never documents: `default-src 'none'`.
-- /docs and /redoc are FastAPI's Swagger UI and ReDoc pages, which start with an inline
-  script and load their files from jsDelivr: their policy allows that CDN and exactly the
-  inline scripts of the page it is sent with (by their SHA-256), nothing else inline.
+- /docs (api/docs.py) is one of the pages: Swagger UI's files and its starter script are
+  served from here, so the pages' policy covers it.
 - Referrer-Policy, X-Content-Type-Options: nosniff, Permissions-Policy (no camera,
   microphone, geolocation, payment, USB ...), and with secure cookies (HTTPS) HSTS.
 """
 
 from __future__ import annotations
-
-import base64
-import hashlib
-import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -26,15 +21,6 @@ PAGES_CSP = (
     "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
-CDN = "https://cdn.jsdelivr.net"
-DOCS_CSP = (
-    f"default-src 'self'; script-src 'self' {CDN} {{hashes}}; "
-    f"style-src 'self' 'unsafe-inline' {CDN} https://fonts.googleapis.com; "
-    "font-src 'self' https://fonts.gstatic.com; "
-    f"img-src 'self' data: https://fastapi.tiangolo.com {CDN}; worker-src 'self' blob:; "
-    "connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
-)
-DOCS = ("/docs", "/redoc", "/docs/oauth2-redirect")
 COMMON: list[tuple[bytes, bytes]] = [
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),
@@ -46,16 +32,6 @@ COMMON: list[tuple[bytes, bytes]] = [
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
 HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
-INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S | re.I)
-
-
-def docs_policy(body: bytes) -> str:
-    """The docs pages' policy: their own inline scripts allowed by hash."""
-    hashes = " ".join(
-        f"'sha256-{base64.b64encode(hashlib.sha256(script).digest()).decode()}'"
-        for script in INLINE_SCRIPT.findall(body)
-    )
-    return DOCS_CSP.format(hashes=hashes)
 
 
 class SecurityHeaders:
@@ -73,9 +49,6 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if scope["path"] in DOCS:
-            await self._docs(scope, receive, send)
-            return
         ours = self._headers(scope["path"])
 
         async def with_headers(message: Message) -> None:
@@ -84,26 +57,6 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
-
-    async def _docs(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Hold the (small) docs page to hash its inline scripts into its policy."""
-        start: Message = {}
-        chunks: list[bytes] = []
-
-        async def hold(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-                if not message.get("more_body", False):
-                    body = b"".join(chunks)
-                    policy = docs_policy(body).encode()
-                    extra = [HSTS] if self.hsts else []
-                    ours = [*COMMON, *extra, (b"content-security-policy", policy)]
-                    await send({**start, "headers": _merged(start.get("headers", []), ours)})
-                    await send({"type": "http.response.body", "body": body})
-
-        await self.app(scope, receive, hold)
 
 
 def _merged(

@@ -14,6 +14,7 @@ from aftersale.adapters.db.engine import is_sqlite
 from aftersale.bootstrap import build_runtime
 from aftersale.entrypoints import observe, web
 from aftersale.entrypoints.api import (
+    docs,
     problems,
     routes_admin,
     routes_after,
@@ -76,6 +77,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         version="1.0.0",
         lifespan=lifespan,
         description="Order cancellation, return, refund and dispute engine.",
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.runtime = rt
     app.state.settings = settings
@@ -91,6 +94,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     if settings.test_clock:
         app.include_router(routes_admin.clock_router)
     web.mount(app)
+    docs.install(app)
     app.add_middleware(IdempotencyMiddleware)
     if settings.hot_routes:
         app.add_middleware(HotRoutes)
