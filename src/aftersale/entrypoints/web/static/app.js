@@ -42,4 +42,13 @@
     tick();
     setInterval(tick, 1000);
   });
+
+  // A table that scrolls sideways (a phone) can be scrolled from the keyboard too.
+  function scrollables() {
+    document.querySelectorAll(".table-scroll").forEach(function (el) {
+      if (!el.hasAttribute("tabindex")) { el.setAttribute("tabindex", "0"); }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", scrollables);
+  document.addEventListener("htmx:afterSwap", scrollables);
 })();
