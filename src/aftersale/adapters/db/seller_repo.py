@@ -1,4 +1,5 @@
-"""Return addresses and message read marks (tables of migration 0010)."""
+"""Return addresses, message read marks (tables of migration 0010) and My Orders' list of
+orders with a refund, return or dispute."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
 from aftersale.adapters.db import tables as t
+from aftersale.adapters.db.orders_repo import decode_cursor, encode_cursor
 from aftersale.adapters.db.seller_tables import message_reads, return_addresses
 from aftersale.services.reads import Unread
 from aftersale.services.return_address import ReturnAddress
@@ -87,3 +89,33 @@ class SqlReadRepository:
             .limit(limit)
         )
         return [Unread(row.order_id, int(row.n), row.last_at) for row in self.conn.execute(query)]
+
+
+class SqlPageQueries:
+    """Lists the pages need that the order repository does not keep."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def aftersale_page(
+        self, buyer_id: str, *, cursor: str | None, limit: int
+    ) -> tuple[list[str], str | None]:
+        """Ids of the buyer's orders with a refund, return or dispute, newest first, a page."""
+        o = t.orders.c
+        touched = or_(
+            *(
+                select(table.c.order_id).where(table.c.order_id == o.id).exists()
+                for table in (t.refunds, t.returns, t.disputes)
+            )
+        )
+        query: Any = select(o.id, o.created_at, o.seq).where(o.buyer_id == buyer_id, touched)
+        if cursor:
+            at, seq = decode_cursor(cursor)
+            query = query.where(or_(o.created_at < at, and_(o.created_at == at, o.seq < seq)))
+        rows = list(
+            self.conn.execute(query.order_by(o.created_at.desc(), o.seq.desc()).limit(limit + 1))
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        nxt = encode_cursor(rows[-1].created_at, rows[-1].seq) if more and rows else None
+        return [str(r.id) for r in rows], nxt
