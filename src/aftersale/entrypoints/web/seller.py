@@ -33,6 +33,7 @@ from aftersale.services import (
     messages,
     orders,
     reads,
+    return_address,
     returns,
     staff,
 )
@@ -123,6 +124,7 @@ def order_page(request: Request, order_id: str, user: Seller) -> HTMLResponse:
         order=order,
         thread=thread,
         evidence=files,
+        has_return_address=return_address.return_address_of(rt, actor.user_id) is not None,
         now=rt.clock.now(),
         reasons=REASONS,
     )
