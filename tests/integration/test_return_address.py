@@ -66,6 +66,14 @@ def test_a_bad_address_is_refused_with_its_field_and_changes_nothing(
     assert api.ok(api.get(PATH, as_=seller)) == before
 
 
+def test_openapi_describes_the_return_address_with_its_response_model(api: Api) -> None:
+    spec = api.http.get("/openapi.json").json()
+    route = spec["paths"]["/api/v1/sellers/me/return-address"]
+    assert set(route) == {"get", "put"}
+    ref = route["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    assert "postal_code" in spec["components"]["schemas"][ref.rsplit("/", 1)[-1]]["properties"]
+
+
 def test_only_a_seller_has_a_return_address(api: Api) -> None:
     buyer = api.user("buyer")
     api.problem(_put(api, buyer, GOOD), 403, "forbidden")
