@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 from tests.client import Api, Party
 from tests.e2e.browser.conftest import screenshot
 
+PHONE = {"width": 390, "height": 844}
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.4\n%test\n"
 
@@ -28,6 +29,13 @@ def admin(people: Callable[..., Party]) -> Party:
 def _dispute(api: Api, buyer: Party, order: dict[str, Any], **body: Any) -> dict[str, Any]:
     payload = {"reason": "damaged", "refund_type": "full", "description": "Cracked", **body}
     return api.ok(api.post(f"/orders/{order['id']}/disputes", payload, as_=buyer), 201)
+
+
+def _fits_a_phone(page: Page) -> None:
+    """At 390 px the page does not scroll sideways."""
+    page.set_viewport_size(PHONE)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.set_viewport_size({"width": 1280, "height": 800})
 
 
 def _store(api: Api, name: str) -> Party:
@@ -120,6 +128,7 @@ def test_the_seller_sets_a_return_address_and_the_approved_return_shows_it(
         "Use only letters, digits, spaces and hyphens."
     )
     expect(page.get_by_label("City")).to_have_value("Valencia")  # the form kept its input
+    _fits_a_phone(page)
     api.problem(api.get("/sellers/me/return-address", as_=seller), 404, "return_address_missing")
     postal.fill("46001")
     page.get_by_role("button", name="Save return address").click()
@@ -177,6 +186,7 @@ def test_the_console_says_why_an_order_cannot_ship_lists_escalations_and_unread_
     expect(inbox).to_contain_text("2 unread messages")
     expect(page.locator("#h-recent").locator("..")).to_contain_text("2 unread messages")
     screenshot(page, "seller-console-queues.png")
+    _fits_a_phone(page)
     inbox.get_by_role("link").click()
     expect(page.get_by_role("note")).to_contain_text("answer the cancellation request first")
     page.get_by_label("Write to the buyer").fill("Answering your request now")
@@ -221,6 +231,7 @@ def test_staff_find_an_order_read_its_items_parties_and_decision_and_pick_an_amo
     page.get_by_role("button", name="Search").click()
     rows = page.locator("tr.found-row")
     expect(rows).to_have_count(2)
+    _fits_a_phone(page)
     page.get_by_label("Find an order").fill(decided["id"])
     page.get_by_role("button", name="Search").click()
     expect(page).to_have_url(re.compile(f"/staff/orders/{decided['id']}$"))
@@ -263,6 +274,7 @@ def test_my_orders_has_a_refunds_tab_store_names_and_each_cards_main_action(
     page.get_by_role("link", name="Refunds & disputes").click()
     shown = page.locator(".order-card").evaluate_all("els => els.map(e => e.dataset.orderId)")
     assert shown == [refunded["id"], delivered["id"]]
+    _fits_a_phone(page)
     page.get_by_role("link", name="All", exact=True).click()
     page.locator(f"[data-order-id='{shipped['id']}']").get_by_text("Confirm receipt").click()
     page.get_by_role("button", name="Yes, I received it").click()
