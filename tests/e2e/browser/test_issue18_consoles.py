@@ -197,9 +197,11 @@ def test_the_console_says_why_an_order_cannot_ship_lists_escalations_and_unread_
     other_page.goto("/orders")
     card = other_page.locator(f"[data-order-id='{held['id']}']")
     expect(card.locator(".unread")).to_have_text("1 unread message")
+    expect(other_page.locator(".inbox-note")).to_contain_text("1 unread message from sellers")
     card.get_by_role("link", name=re.compile(held["id"])).click()
     other_page.goto("/orders")
     expect(other_page.locator(f"[data-order-id='{held['id']}'] .unread")).to_have_count(0)
+    expect(other_page.locator(".inbox-note")).to_have_count(0)
 
 
 def test_staff_find_an_order_read_its_items_parties_and_decision_and_pick_an_amount(
