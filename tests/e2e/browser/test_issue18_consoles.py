@@ -91,6 +91,8 @@ def test_buyer_and_seller_add_evidence_to_an_open_dispute_and_all_three_see_it(
             "link", name="cracked-lamp.png"
         ).click()
     assert Path(got.value.path()).read_bytes() == PNG
+    page.locator(f"#evidence-{dispute['id']}").scroll_into_view_if_needed()
+    screenshot(page, "seller-dispute-evidence.png")
     files = api.ok(api.get(f"/disputes/{dispute['id']}/evidence", as_=seller))
     assert [(f["filename"], f["uploader_role"]) for f in files] == [  # type: ignore[index]
         ("cracked-lamp.png", "buyer"),
@@ -276,6 +278,7 @@ def test_my_orders_has_a_refunds_tab_store_names_and_each_cards_main_action(
     page.get_by_role("link", name="Refunds & disputes").click()
     shown = page.locator(".order-card").evaluate_all("els => els.map(e => e.dataset.orderId)")
     assert shown == [refunded["id"], delivered["id"]]
+    screenshot(page, "my-orders-refunds-tab.png")
     _fits_a_phone(page)
     page.get_by_role("link", name="All", exact=True).click()
     page.locator(f"[data-order-id='{shipped['id']}']").get_by_text("Confirm receipt").click()
