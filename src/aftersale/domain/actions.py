@@ -51,6 +51,7 @@ ROLES: dict[str, frozenset[Role]] = {
     "retry_refund": frozenset({A}),
     "choose_refund_destination": frozenset({B}),
     "attach_evidence": frozenset({B, SE}),
+    "return_address": frozenset({SE}),
     "message": frozenset({B, SE, A}),
     "read": frozenset({B, SE, A}),
     "test_clock": frozenset({A}),

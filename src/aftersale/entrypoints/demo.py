@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import track
 
 from aftersale.domain.actors import Actor, Role
-from aftersale.services import cancellation, disputes, orders, returns
+from aftersale.services import cancellation, disputes, orders, return_address, returns
 from aftersale.services.deadlines import run_until
 from aftersale.services.runtime import Runtime
 from aftersale.services.users import create_user, get_user
@@ -80,6 +80,7 @@ def _create(rt: Runtime) -> None:
     admin = Actor(ids["admin@demo.test"], Role.ADMIN)
     seller = Actor(ids["seller@demo.test"], Role.SELLER)
     buyers = [Actor(ids["buyer@demo.test"], Role.BUYER), Actor(ids["buyer2@demo.test"], Role.BUYER)]
+    return_address.put_return_address(rt, seller, DEMO_RETURN_ADDRESS)
     now = rt.clock.now()
     clock = ManualClock(now - timedelta(days=40))
     past = dataclasses.replace(rt, clock=clock)
@@ -106,6 +107,15 @@ def _create(rt: Runtime) -> None:
 
 
 Step = Callable[[Runtime, Actor, dict[str, Any]], Any]
+DEMO_RETURN_ADDRESS = {
+    "name": "Lumen Lighting Returns",
+    "line1": "88 Keyuan Road, Building 3",
+    "city": "Shenzhen",
+    "region": "Guangdong",
+    "postal_code": "518057",
+    "country": "CN",
+    "phone": "+86 755 0000 0000",
+}
 
 
 def _stories(admin: Actor, seller: Actor) -> list[tuple[float, list[tuple[float, Step]]]]:

@@ -191,6 +191,13 @@ def list_evidence(rt: Runtime, actor: Actor, dispute_id: str) -> list[dict[str, 
         ]
 
 
+def order_of_dispute(rt: Runtime, actor: Actor, dispute_id: str) -> str:
+    """The id of the order a dispute the caller may see belongs to, else not_found."""
+    require_role(actor, "read")
+    with rt.uow(readonly=True) as uow:
+        return _dispute_order(uow, actor, dispute_id, lock=False).id
+
+
 def evidence_content(rt: Runtime, actor: Actor, evidence_id: str) -> EvidenceRecord:
     """A file with its bytes, if the caller may see its dispute."""
     require_role(actor, "read")

@@ -6,7 +6,7 @@ import base64
 import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, cast
 
 from aftersale.domain.actions import require_role
 from aftersale.domain.actors import Actor
@@ -18,6 +18,7 @@ from aftersale.services.common import visible_order
 from aftersale.services.evidence import list_evidence
 from aftersale.services.messages import list_messages
 from aftersale.services.orders import list_orders
+from aftersale.services.return_address import return_address_of
 from aftersale.services.runtime import Runtime
 from aftersale.services.views import iso, order_view
 
@@ -97,6 +98,36 @@ def list_orders_in(
     return {"items": [view for view, _ in taken], "next_cursor": _encode(nxt) if nxt else None}
 
 
+AFTERSALE_TAB = "aftersale"  # orders with a refund, return or dispute
+
+
+class PageQueries(Protocol):
+    """The lists of the pages that are not a status filter (the unit of work's `page_queries`)."""
+
+    def aftersale_page(
+        self, buyer_id: str, *, cursor: str | None, limit: int
+    ) -> tuple[list[str], str | None]: ...
+
+
+def list_aftersale(rt: Runtime, actor: Actor, *, cursor: str | None, limit: int) -> dict[str, Any]:
+    """The buyer's orders with a refund, return or dispute, newest first, a page at a time."""
+    require_role(actor, "read")
+    with rt.uow(readonly=True) as uow:
+        queries = cast(PageQueries, cast(Any, uow).page_queries)
+        ids, nxt = queries.aftersale_page(actor.user_id, cursor=cursor, limit=limit)
+        found = uow.orders.get_many(ids, lock=False, history=True)
+        ctx = rt.ctx(actor)
+        items = [order_view(found[i], ctx) for i in ids if i in found]
+    return {"items": items, "next_cursor": nxt}
+
+
+def store_names(rt: Runtime, seller_ids: Sequence[str]) -> dict[str, str]:
+    """The store (seller) name of each seller id, for the order cards."""
+    with rt.uow(readonly=True) as uow:
+        found = {i: uow.users.get(i) for i in set(seller_ids)}
+    return {i: (u.name if u else i) for i, u in found.items()}
+
+
 def _days_left(now: datetime, until: datetime | None) -> int | None:
     if until is None or now > until:
         return None
@@ -116,6 +147,8 @@ def order_page(rt: Runtime, actor: Actor, order_id: str) -> dict[str, Any]:
         return_until = delivered + p.return_window if delivered else None
         dispute_until = delivered + p.dispute_window if delivered else None
         refusal = order.dispute_refusal(ctx)
+        seller_id = order.seller_id
+    sending_back = any(r["status"] in ("approved", "in_transit") for r in view["returns"])
     thread = list_messages(rt, actor, order_id, cursor=None, limit=200)
     files = {d["id"]: list_evidence(rt, actor, d["id"]) for d in view["disputes"]}
     return {
@@ -130,6 +163,7 @@ def order_page(rt: Runtime, actor: Actor, order_id: str) -> dict[str, Any]:
         "dispute_refusal": None if refusal is None else refusal.code,
         "why_no_cancel": why_no_cancel(view),
         "evidence": files,
+        "return_address": return_address_of(rt, seller_id) if sending_back else None,
         "cancellation_reasons": CANCELLATION_REASONS,
         "return_reasons": RETURN_REASONS,
         "dispute_reasons": DISPUTE_REASONS,

@@ -39,6 +39,7 @@ class SellerQueue:
     cancellations: list[str]
     returns: list[str]
     disputes: list[str]
+    platform: list[str] = field(default_factory=list)  # escalated: waiting for the platform
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,17 +107,18 @@ def _stats(uow: UnitOfWork) -> StatsReader:
 
 
 def seller_queue(rt: Runtime, actor: Actor) -> dict[str, list[dict[str, Any]]]:
-    """The seller's open work: orders to fulfil, requests, returns and disputes to answer."""
+    """The seller's open work: orders to fulfil, requests, returns and disputes to answer, and
+    the disputes escalated to the platform (waiting for its decision)."""
     require_role(actor, "pack")
     with rt.uow(readonly=True) as uow:
         queue = _stats(uow).seller_queue(actor.user_id, limit=QUEUE_LIMIT)
-        ids = queue.fulfil + queue.cancellations + queue.returns + queue.disputes
+        ids = queue.fulfil + queue.cancellations + queue.returns + queue.disputes + queue.platform
         orders = uow.orders.get_many(ids, lock=False)
         ctx = rt.ctx(actor)
         views = {oid: order_view(o, ctx) for oid, o in orders.items()}
     return {
         name: [views[i] for i in getattr(queue, name) if i in views]
-        for name in ("fulfil", "cancellations", "returns", "disputes")
+        for name in ("fulfil", "cancellations", "returns", "disputes", "platform")
     }
 
 
@@ -238,6 +240,41 @@ def dashboard(rt: Runtime, actor: Actor, *, weeks: int = 12) -> Dashboard:
         promise_days=rt.policy.refund_promise_working_days,
         totals=totals,
     )
+
+
+SEARCH_LIMIT = 50
+
+
+def names_of(rt: Runtime, actor: Actor, user_ids: list[str]) -> dict[str, dict[str, str]]:
+    """Each user's name and email, for staff (an unknown id maps to itself)."""
+    require_role(actor, "staff")
+    with rt.uow(readonly=True) as uow:
+        found = {i: uow.users.get(i) for i in set(user_ids)}
+    return {
+        i: {"name": u.name, "email": u.email} if u else {"name": i, "email": ""}
+        for i, u in found.items()
+    }
+
+
+def search_orders(rt: Runtime, actor: Actor, query: str) -> list[dict[str, Any]]:
+    """Orders found by their id, or by the email of their buyer or seller, newest first."""
+    require_role(actor, "staff")
+    q = query.strip()
+    if not q or len(q) > 320:
+        return []
+    with rt.uow(readonly=True) as uow:
+        ctx = rt.ctx(actor)
+        order = uow.orders.get(q, lock=False, history=False)
+        if order is not None:
+            return [order_view(order, ctx)]
+        user = uow.users.by_email(q) if "@" in q else None
+        if user is None:
+            return []
+        side = {"buyer_id": user.id, "seller_id": None}
+        if user.role == "seller":
+            side = {"buyer_id": None, "seller_id": user.id}
+        found, _ = uow.orders.list_page(**side, status=None, cursor=None, limit=SEARCH_LIMIT)
+        return [order_view(o, ctx) for o in found]
 
 
 def is_staff(actor: Actor) -> bool:

@@ -76,11 +76,19 @@ class SqlStatsRepository:
             .order_by(DC.respond_by)
             .limit(limit)
         )
+        platform = (
+            select(OC.id)
+            .join(t.disputes, DC.order_id == OC.id)
+            .where(mine, DC.status == DisputeStatus.ESCALATED)
+            .order_by(DC.escalated_at, DC.id)
+            .limit(limit)
+        )
         return SellerQueue(
             fulfil=self._ids(fulfil),
             cancellations=self._ids(cancels),
             returns=[str(r[0]) for r in self.conn.execute(rets)],
             disputes=self._ids(disps),
+            platform=self._ids(platform),
         )
 
     def escalated_disputes(self, *, limit: int) -> list[tuple[str, str]]:

@@ -348,3 +348,4 @@ sandbox_refunds = Table(
 )
 
 from aftersale.adapters.db import notify_tables as notify_tables  # noqa: E402  (same metadata)
+from aftersale.adapters.db import seller_tables as seller_tables  # noqa: E402  (same metadata)

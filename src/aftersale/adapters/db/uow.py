@@ -19,6 +19,11 @@ from aftersale.adapters.db.repos import (
     SqlMessageRepository,
     SqlUserRepository,
 )
+from aftersale.adapters.db.seller_repo import (
+    SqlPageQueries,
+    SqlReadRepository,
+    SqlReturnAddressRepository,
+)
 from aftersale.adapters.db.stats_repo import SqlStatsRepository
 from aftersale.domain.errors import ConcurrentModification
 
@@ -48,6 +53,9 @@ class SqlUnitOfWork:
         self.evidence = SqlEvidenceRepository(conn)
         self.stats = SqlStatsRepository(conn)
         self.notify = SqlNotifyRepository(conn, skip_locked=pg)
+        self.return_addresses = SqlReturnAddressRepository(conn)
+        self.reads = SqlReadRepository(conn)
+        self.page_queries = SqlPageQueries(conn)
         return self
 
     def __exit__(

@@ -22,6 +22,7 @@ from aftersale.entrypoints.api import (
     routes_gateways,
     routes_ops,
     routes_orders,
+    routes_sellers,
     routes_webhooks,
 )
 from aftersale.entrypoints.api.hot_routes import HotRoutes
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(routes_evidence.router)
     app.include_router(routes_gateways.router)
     app.include_router(routes_ops.router)
+    app.include_router(routes_sellers.router)
     app.state.metrics_registry = metrics.registry(routes_ops.ops_collector(rt))
     app.include_router(routes_webhooks.router)
     if settings.test_clock:

@@ -30,6 +30,7 @@ STATUS: dict[str, int] = {
     "payload_too_large": 413,
     "rate_limited": 429,
     "database_unavailable": 503,
+    "return_address_missing": 404,
 }
 TITLES: dict[int, str] = {
     400: "Bad request",

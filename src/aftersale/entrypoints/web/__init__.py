@@ -17,10 +17,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from aftersale.entrypoints.web import (
     auth,
     buyer,
+    evidence_pages,
     help,
     i18n,
     seller,
     seller_lines,
+    seller_settings,
     staff,
     staff_notify,
 )
@@ -82,5 +84,16 @@ def mount(app: FastAPI) -> None:
     async def _page_error(request: Request, exc: PageError) -> Response:
         return await run_in_threadpool(_error_page, request, exc)
 
-    for module in (auth, buyer, help, seller, seller_lines, staff, staff_notify):
+    # evidence_pages first: its paths would otherwise match buyer's and seller's /{step}
+    for module in (
+        auth,
+        evidence_pages,
+        buyer,
+        help,
+        seller,
+        seller_lines,
+        seller_settings,
+        staff,
+        staff_notify,
+    ):
         app.include_router(module.router, include_in_schema=False)

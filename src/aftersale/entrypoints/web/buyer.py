@@ -27,8 +27,23 @@ from aftersale.entrypoints.web.session import (
     runtime_of,
     verify_csrf,
 )
-from aftersale.services import cancellation, disputes, evidence, messages, orders, returns
-from aftersale.services.pages import ORDER_TABS, list_orders_in, order_page
+from aftersale.services import (
+    cancellation,
+    disputes,
+    evidence,
+    messages,
+    orders,
+    reads,
+    returns,
+)
+from aftersale.services.pages import (
+    AFTERSALE_TAB,
+    ORDER_TABS,
+    list_aftersale,
+    list_orders_in,
+    order_page,
+    store_names,
+)
 
 router = APIRouter()
 Buyer = Annotated[WebUser, Depends(require_user("buyer"))]
@@ -41,6 +56,7 @@ TABS = [
     ("delivered", "Delivered"),
     ("completed", "Completed"),
     ("cancelled", "Cancelled"),
+    (AFTERSALE_TAB, "Refunds & disputes"),
 ]
 
 
@@ -51,16 +67,31 @@ def _not_found() -> PageError:
 @router.get("/orders", response_class=HTMLResponse)
 def my_orders(request: Request, user: Buyer, tab: str = "all", cursor: str = "") -> HTMLResponse:
     """My Orders: the buyer's orders by status tab, newest first, a page at a time."""
-    if tab not in ORDER_TABS:
+    if tab not in ORDER_TABS and tab != AFTERSALE_TAB:
         tab = "all"
-    rt, actor, statuses = runtime_of(request), actor_of(user), ORDER_TABS[tab]
+    rt, actor = runtime_of(request), actor_of(user)
+
+    def listing(at: str | None) -> dict[str, Any]:
+        if tab == AFTERSALE_TAB:
+            return list_aftersale(rt, actor, cursor=at, limit=PAGE_SIZE)
+        return list_orders_in(rt, actor, statuses=ORDER_TABS[tab], cursor=at, limit=PAGE_SIZE)
+
     try:
-        page = list_orders_in(rt, actor, statuses=statuses, cursor=cursor or None, limit=PAGE_SIZE)
+        page = listing(cursor or None)
     except DomainError:  # a link that was not made here (or is out of date): the first page
         cursor = ""
-        page = list_orders_in(rt, actor, statuses=statuses, cursor=None, limit=PAGE_SIZE)
+        page = listing(None)
         flash(request, translate("That page link is out of date; here is the first page."))
-    return render(request, "buyer/orders.html", tabs=TABS, tab=tab, page=page, first=not cursor)
+    return render(
+        request,
+        "buyer/orders.html",
+        tabs=TABS,
+        tab=tab,
+        page=page,
+        first=not cursor,
+        stores=store_names(rt, [o["seller_id"] for o in page["items"]]),
+        unread=reads.unread_counts(rt, actor),
+    )
 
 
 @router.get("/orders/{order_id}", response_class=HTMLResponse)
@@ -68,6 +99,7 @@ def order_detail(request: Request, user: Buyer, order_id: str, cancel: str = "")
     """The order page: items, totals, status, timeline, refunds, returns, disputes, messages."""
     try:
         data = order_page(runtime_of(request), actor_of(user), order_id)
+        reads.mark_read(runtime_of(request), actor_of(user), order_id)
     except NotFound as exc:
         raise _not_found() from exc
     return render(request, "buyer/order.html", open_cancel=bool(cancel), **data)

@@ -26,7 +26,17 @@ from aftersale.entrypoints.web.session import (
     safe_next,
     verify_csrf,
 )
-from aftersale.services import cancellation, disputes, messages, orders, returns, staff
+from aftersale.services import (
+    cancellation,
+    disputes,
+    evidence,
+    messages,
+    orders,
+    reads,
+    return_address,
+    returns,
+    staff,
+)
 from aftersale.services.common import read_order
 
 router = APIRouter(prefix="/seller")
@@ -84,11 +94,14 @@ def console(request: Request, user: Seller) -> HTMLResponse:
     rt, actor = runtime_of(request), actor_of(user)
     queue = staff.seller_queue(rt, actor)
     recent = orders.list_orders(rt, actor, status=None, cursor=None, limit=20)["items"]
+    inbox = reads.inbox(rt, actor)
     return render(
         request,
         "seller/console.html",
         queue=queue,
         recent=recent,
+        inbox=inbox,
+        unread={u["order_id"]: u["count"] for u in inbox},
         now=rt.clock.now(),
         reasons=REASONS,
     )
@@ -101,6 +114,8 @@ def order_page(request: Request, order_id: str, user: Seller) -> HTMLResponse:
     try:
         order = read_order(rt, actor, order_id)
         thread = messages.list_messages(rt, actor, order_id, cursor=None, limit=200)["items"]
+        files = {d["id"]: evidence.list_evidence(rt, actor, d["id"]) for d in order["disputes"]}
+        reads.mark_read(rt, actor, order_id)
     except NotFound as exc:
         raise PageError(404, i18n.translate("Order not found.", i18n.locale_of(request))) from exc
     return render(
@@ -108,6 +123,8 @@ def order_page(request: Request, order_id: str, user: Seller) -> HTMLResponse:
         "seller/order.html",
         order=order,
         thread=thread,
+        evidence=files,
+        has_return_address=return_address.return_address_of(rt, actor.user_id) is not None,
         now=rt.clock.now(),
         reasons=REASONS,
     )

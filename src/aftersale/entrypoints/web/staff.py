@@ -1,4 +1,5 @@
-"""The staff pages: escalated disputes to decide, overdue refunds, an order, the dashboard."""
+"""The staff pages: escalated disputes to decide, overdue refunds, order search, an order, the
+dashboard."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from aftersale.entrypoints.web.session import (
     verify_csrf,
 )
 from aftersale.services import disputes, messages, refunds, staff
+from aftersale.services import evidence as evidence_files
 from aftersale.services.common import read_order
 
 router = APIRouter(prefix="/staff")
@@ -101,9 +103,39 @@ def order_page(request: Request, order_id: str, user: Staff) -> HTMLResponse:
     try:
         order = read_order(rt, actor, order_id)
         thread = messages.list_messages(rt, actor, order_id, cursor=None, limit=200)["items"]
+        files = {
+            d["id"]: evidence_files.list_evidence(rt, actor, d["id"]) for d in order["disputes"]
+        }
     except NotFound as exc:
         raise PageError(404, _t(request, "Order not found.")) from exc
-    return render(request, "staff/order.html", order=order, thread=thread, reasons=REASONS)
+    people = staff.names_of(rt, actor, [order["buyer_id"], order["seller_id"]])
+    return render(
+        request,
+        "staff/order.html",
+        order=order,
+        thread=thread,
+        evidence=files,
+        buyer=people[order["buyer_id"]],
+        seller=people[order["seller_id"]],
+        reasons=REASONS,
+    )
+
+
+@router.get("/search", response_class=HTMLResponse)
+def search(request: Request, user: Staff, q: str = "") -> Response:
+    """Orders by id, or by their buyer's or seller's email (an id found opens its order)."""
+    rt, actor = runtime_of(request), actor_of(user)
+    found = staff.search_orders(rt, actor, q)
+    if len(found) == 1 and found[0]["id"] == q.strip():
+        return RedirectResponse(f"/staff/orders/{found[0]['id']}", status_code=303)
+    ids = [o["buyer_id"] for o in found] + [o["seller_id"] for o in found]
+    return render(
+        request,
+        "staff/search.html",
+        q=q.strip(),
+        found=found,
+        people=staff.names_of(rt, actor, ids),
+    )
 
 
 @router.get("/evidence/{evidence_id}")
