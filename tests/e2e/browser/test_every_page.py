@@ -1,8 +1,8 @@
 """Every page, as the party who sees it, in the states a story visits (issue 18, points 6, 11
 and 12): axe-core (axe-playwright-python) finds no violation of any impact (at a desktop's
 1280 px; the login page and a dialog at a phone's 390 × 844 too); at the phone's size no page
-scrolls sideways (long ids wrap), the header takes at most two rows and a dialog is centred; the API docs at /docs
-render from the package alone (every request the page makes stays on this server)."""
+scrolls sideways (long ids wrap), the header takes at most two rows and a dialog is centred;
+the API docs at /docs render from the package alone (every request the page makes stays on this server)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
+from aftersale.entrypoints.web.buyer import AFTERSALE_TAB
 from tests.client import Api, Party
 from tests.conftest import LiveServer
 from tests.e2e.browser.conftest import log_in
@@ -38,13 +39,17 @@ def scene(api: Api, people: Callable[..., Party]) -> dict[str, Any]:
     orders = [unpaid, asked, shipped, returning, disputed]
     ids = [o["id"] for o in orders]
     return {
-        "buyer": (buyer, ["/orders", "/help", *(f"/orders/{i}" for i in ids)]),
-        "seller": (seller, ["/seller", *(f"/seller/orders/{i}" for i in ids)]),
+        "buyer": (
+            buyer,
+            ["/orders", f"/orders?tab={AFTERSALE_TAB}", "/help", *(f"/orders/{i}" for i in ids)],
+        ),
+        "seller": (seller, ["/seller", "/seller/settings", *(f"/seller/orders/{i}" for i in ids)]),
         "staff": (
             staff,
             # (/docs is Swagger UI's own markup, not ours: its test below is that it renders
             # from this server alone)
             ["/staff", "/staff/dashboard", "/staff/webhooks", "/staff/mail"]
+            + [f"/staff/search?q={buyer.email}"]
             + [f"/staff/orders/{i}" for i in ids],
         ),
         "unpaid": unpaid,
@@ -84,7 +89,14 @@ def layout_problems(page: Page) -> list[str]:
     if width > page.viewport_size["width"]:  # type: ignore[index]
         wide = page.evaluate(
             """() => {
-                 const over = e => e.getBoundingClientRect().right > window.innerWidth + 1;
+                 const clipped = e => {
+                   for (let a = e.parentElement; a; a = a.parentElement) {
+                     if (getComputedStyle(a).overflowX !== 'visible') return true;
+                   }
+                   return false;
+                 };
+                 const over = e => e.getBoundingClientRect().right > window.innerWidth + 1
+                   && !clipped(e);
                  return [...document.querySelectorAll('body *')]
                    .filter(e => over(e) && ![...e.children].some(over))
                    .slice(0, 3).map(e => e.outerHTML.slice(0, 120));
