@@ -2,7 +2,8 @@
 and 12): axe-core (axe-playwright-python) finds no violation of any impact (at a desktop's
 1280 px; the login page and a dialog at a phone's 390 × 844 too); at the phone's size no page
 scrolls sideways (long ids wrap), the header takes at most two rows and a dialog is centred;
-the API docs at /docs render from the package alone (every request the page makes stays on this server)."""
+the API docs at /docs render from the package alone (every request the page makes stays on
+this server)."""
 
 from __future__ import annotations
 
