@@ -13,36 +13,15 @@ from aftersale.domain.countries import ISO_3166_ALPHA2
 from aftersale.domain.entities import OrderStatus
 from aftersale.domain.money import MINOR_UNITS
 from aftersale.domain.reasons import CANCELLATION_REASONS, DISPUTE_REASONS, RETURN_REASONS
+from aftersale.entrypoints.api import models
 from aftersale.services.deliveries import DELIVERY_STATUSES
 from aftersale.services.notify_plan import EVENT_TYPES
 
 PROBLEM = "application/problem+json"
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
-PROBLEM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "title": "Problem",
-    "description": "RFC 9457 problem details with a stable `code`.",
-    "required": ["type", "title", "status", "detail", "code"],
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer", "minimum": 400, "maximum": 599},
-        "detail": {"type": "string"},
-        "code": {"type": "string"},
-        "field": {"type": "string"},
-        "errors": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "loc": {"type": "array", "items": {"type": "string"}},
-                    "msg": {"type": "string"},
-                    "code": {"type": "string"},
-                },
-            },
-        },
-    },
-}
+PROBLEM_SCHEMA: dict[str, Any] = models.Problem.model_json_schema(
+    ref_template="#/components/schemas/{model}"
+)
 # The codes each status carries (API.md, "Errors"); 409 is every rule's refusal of a state.
 CODES: dict[int, tuple[str, ...]] = {
     400: ("invalid_signature", "http_error"),
@@ -296,7 +275,9 @@ def build(app: FastAPI) -> dict[str, Any]:
     schemas = components.setdefault("schemas", {})
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
-    schemas["Problem"] = PROBLEM_SCHEMA
+    problem = dict(PROBLEM_SCHEMA)
+    schemas.update(problem.pop("$defs", {}))
+    schemas["Problem"] = problem
     _limit_schemas(schemas)
     components["securitySchemes"] = {
         "bearer": {"type": "http", "scheme": "bearer", "description": "A user's API token"}

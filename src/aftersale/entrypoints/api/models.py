@@ -319,3 +319,25 @@ class GatewayReceipt(Shape):
     """What a gateway event did (`ignored`, or the refund's status)."""
 
     received: str
+
+
+class FieldError(BaseModel):
+    """One refused part of a request."""
+
+    loc: list[str]
+    msg: str
+    code: str | None = None
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details with a stable `code` (entrypoints/api/problems.py)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int = Field(ge=400, le=599)
+    detail: str
+    code: str
+    field: str | None = None
+    errors: list[FieldError] | None = None
