@@ -38,7 +38,7 @@ test: install browser-deps prometheus-deps lint types ## Lint, types and the who
 
 FUZZ_EXAMPLES ?= 5
 fuzz: install ## schemathesis on both databases as admin, buyer and seller, coverage phase on (figures: tests/README.md)
-	FUZZ_ALL=1 FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) uv run pytest -q -p no:cacheprovider -p no:xdist tests/e2e/test_contract_fuzz.py
+	FUZZ_ALL=1 FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_REPORT=$(CURDIR)/data/fuzz-report.jsonl uv run pytest -q -p no:cacheprovider -p no:xdist tests/e2e/test_contract_fuzz.py
 
 bench: install ## Benchmarks; SCALE=full for the recorded figures
 	uv run python -m bench.run --scale $(SCALE)

@@ -7,7 +7,9 @@ violation, no valid request refused, no undocumented status (issue 17 point 10).
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -26,7 +28,7 @@ EXCLUDED = "positive_data_acceptance"
 HOOKS = "tests.e2e.contract_hooks"
 
 
-def fuzz(server: LiveServer, who: Party, report: Path, *, stateful: bool) -> dict[str, int]:
+def fuzz(server: LiveServer, who: Party, report: Path, *, stateful: bool) -> dict[str, str]:
     """One schemathesis run as one party: its figures from the JUnit report."""
     phases = "examples," + ("coverage," if FULL else "") + "fuzzing"
     phases += ",stateful" if stateful else ""
@@ -62,9 +64,28 @@ def fuzz(server: LiveServer, who: Party, report: Path, *, stateful: bool) -> dic
     )
     out = done.stdout + done.stderr
     (report / f"{who.role}.txt").write_text(out)
+    figures = summary(out)
+    if os.environ.get("FUZZ_REPORT"):  # (make fuzz: the figures for tests/README.md)
+        with open(os.environ["FUZZ_REPORT"], "a") as f:
+            f.write(json.dumps({"role": who.role, "url": server.base_url, **figures}) + "\n")
     assert done.returncode == 0, out[-12000:]
     assert "Tested:" in out, out[-4000:]
-    return {"returncode": done.returncode}
+    return figures
+
+
+def summary(out: str) -> dict[str, str]:
+    """The run's figures as schemathesis prints them."""
+    found: dict[str, str] = {}
+    for key, pattern in (
+        ("operations", r"Tested: (\d+)"),
+        ("cases", r"(\d+) generated"),
+        ("failures", r"(\d+) found|(\d+) passed"),
+        ("seconds", r"in ([0-9.]+)s ="),
+    ):
+        match = re.search(pattern, out)
+        found[key] = next((g for g in match.groups() if g), "") if match else ""
+    found["failures"] = "0" if re.search(r"\d+ generated, \d+ passed", out) else found["failures"]
+    return found
 
 
 def seed(http: httpx.Client) -> dict[str, Party]:
