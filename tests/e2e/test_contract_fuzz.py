@@ -79,7 +79,7 @@ def summary(out: str) -> dict[str, str]:
     for key, pattern in (
         ("operations", r"Tested: (\d+)"),
         ("cases", r"(\d+) generated"),
-        ("failures", r"(\d+) found|(\d+) passed"),
+        ("failures", r"generated, (\d+) found"),
         ("seconds", r"in ([0-9.]+)s ="),
     ):
         match = re.search(pattern, out)

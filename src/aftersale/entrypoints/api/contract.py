@@ -34,7 +34,8 @@ CODES: dict[int, tuple[str, ...]] = {
         "dispute_rounds_exhausted",
         "idempotency_in_progress",
         "idempotency_secret_not_replayable",
-        "...any other rule's refusal",
+        "dispute_limit_reached",
+        "dispute_window_closed",
     ),
     413: ("payload_too_large",),
     422: (
@@ -53,7 +54,7 @@ DESCRIPTIONS = {
     401: "No valid bearer token",
     403: "The caller's role may not do this",
     404: "No such resource visible to the caller",
-    409: "The resource's state refuses the change",
+    409: "The resource's state refuses the change (each rule has its code; API.md), e.g.",
     413: "The request body is over the limit",
     422: "The request is malformed or breaks a rule on its values",
     429: "Too many requests",
