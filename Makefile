@@ -4,7 +4,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
 export UV_LINK_MODE := copy
 SCALE ?= small
 
-.PHONY: help install run test lint types unit integration e2e browser bench clean
+.PHONY: help install run test lint types unit integration e2e browser bench fuzz clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -35,6 +35,10 @@ types: install ## mypy, strict on domain/ and services/
 
 test: install browser-deps prometheus-deps lint types ## Lint, types and the whole test suite (SQLite and PostgreSQL)
 	uv run pytest -q -p no:cacheprovider -n 2 --dist loadfile
+
+FUZZ_EXAMPLES ?= 5
+fuzz: install ## schemathesis on both databases as admin, buyer and seller, coverage phase on (figures: tests/README.md)
+	FUZZ_ALL=1 FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_REPORT=$(CURDIR)/data/fuzz-report.jsonl uv run pytest -q -p no:cacheprovider -p no:xdist tests/e2e/test_contract_fuzz.py
 
 bench: install ## Benchmarks; SCALE=full for the recorded figures
 	uv run python -m bench.run --scale $(SCALE)

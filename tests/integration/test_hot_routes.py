@@ -13,7 +13,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from aftersale.entrypoints.api import routes_orders
+from aftersale.entrypoints.api import models, routes_orders
 from aftersale.entrypoints.api.app import create_app
 from aftersale.services.runtime import Runtime
 from aftersale.settings import Settings
@@ -244,6 +244,7 @@ def test_hot_and_full_paths_give_the_same_answer(twins: tuple[Api, Api], case: s
             api.ok(api.get("/cancellation-reasons", as_=party))
         answers.append(CASES[case](api, buyer, seller, other))
     same_answer(*answers)
+    declared_answer(twins[0], answers[0])
     if case in REFUSED:
         assert answers[0].status_code == 422, answers[0].text
         assert answers[0].json()["code"] == "validation_error"
@@ -280,3 +281,29 @@ def test_the_hot_layer_answers_without_the_apps_route(
         assert len(calls) == through_route
         again = api.post(f"/orders/{order_id}/cancel", {"reason": "changed_mind"}, as_=buyer)
         api.problem(again, 409, "cancellation_already_requested")
+
+
+def declared_answer(api: Api, answer: httpx.Response) -> None:
+    """The hot layer's bytes (which skip FastAPI's response models) are what the contract
+    declares: a success is its route's response model exactly (no field more or less), an
+    error a documented status with the problem+json schema."""
+    doc = api.http.app.openapi()  # type: ignore[attr-defined]
+    declared = doc["paths"][_template(answer.request.url.path)]["post"]["responses"]
+    assert str(answer.status_code) in declared, (answer.status_code, sorted(declared))
+    if answer.status_code < 300:
+        assert answer.headers["content-type"] == "application/json"
+        ref = declared[str(answer.status_code)]["content"]["application/json"]["schema"]["$ref"]
+        assert ref == "#/components/schemas/Order"
+        models.Order.model_validate_json(answer.content)  # (a field more is refused too)
+    else:
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert models.Problem.model_validate_json(answer.content).status == answer.status_code
+
+
+def _template(path: str) -> str:
+    """The OpenAPI path of a hot route's request path."""
+    if path == "/api/v1/orders":
+        return path
+    if path.endswith("/cancellation/accept"):
+        return "/api/v1/orders/{order_id}/cancellation/accept"
+    return "/api/v1/orders/{order_id}/" + path.rsplit("/", 1)[-1]

@@ -14,6 +14,7 @@ from aftersale.adapters.db.engine import is_sqlite
 from aftersale.bootstrap import build_runtime
 from aftersale.entrypoints import observe, web
 from aftersale.entrypoints.api import (
+    contract,
     docs,
     problems,
     routes_admin,
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         app.include_router(routes_admin.clock_router)
     web.mount(app)
     docs.install(app)
+    contract.install(app)
     app.add_middleware(IdempotencyMiddleware)
     if settings.hot_routes:
         app.add_middleware(HotRoutes)

@@ -3,6 +3,7 @@
 from fastapi import APIRouter, Depends
 
 from aftersale.domain.actors import Actor
+from aftersale.entrypoints.api import models as m
 from aftersale.entrypoints.api import schemas as s
 from aftersale.entrypoints.api.deps import RtDep, role
 from aftersale.entrypoints.api.responses import JSONResponse
@@ -13,13 +14,13 @@ router = APIRouter()
 clock_router = APIRouter(prefix="/api/v1", tags=["test clock"])
 
 
-@router.get("/healthz", tags=["health"])
+@router.get("/healthz", tags=["health"], response_model=m.Health)
 def healthz() -> dict[str, str]:
     """Liveness."""
     return {"status": "ok"}
 
 
-@router.post("/api/v1/users", status_code=201, tags=["users"])
+@router.post("/api/v1/users", status_code=201, tags=["users"], response_model=m.User)
 def create_user(
     rt: RtDep, body: s.NewUser, actor: Actor = Depends(role("create_user"))
 ) -> JSONResponse:
@@ -27,13 +28,13 @@ def create_user(
     return JSONResponse(users.create_user(rt, actor, **body.model_dump()), status_code=201)
 
 
-@clock_router.get("/test-clock")
+@clock_router.get("/test-clock", response_model=m.Clock)
 def get_clock(rt: RtDep, actor: Actor = Depends(role("test_clock"))) -> dict[str, str | None]:
     """The test clock's time."""
     return {"now": iso(rt.clock.now())}
 
 
-@clock_router.post("/test-clock/advance")
+@clock_router.post("/test-clock/advance", response_model=m.Clock)
 def advance(
     rt: RtDep, body: s.Advance, actor: Actor = Depends(role("test_clock"))
 ) -> dict[str, str | None]:

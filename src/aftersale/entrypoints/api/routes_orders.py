@@ -6,6 +6,7 @@ from fastapi import APIRouter, Body, Depends, Query
 
 from aftersale.domain.actors import Actor
 from aftersale.domain.reasons import CANCELLATION_REASONS
+from aftersale.entrypoints.api import models as m
 from aftersale.entrypoints.api import schemas as s
 from aftersale.entrypoints.api.deps import ActorDep, RtDep, role
 from aftersale.entrypoints.api.responses import JSONResponse
@@ -22,7 +23,7 @@ def reasons(table: dict[str, str]) -> list[dict[str, str]]:
     return [{"code": c, "label": label} for c, label in table.items()]
 
 
-@router.get("/cancellation-reasons", tags=["cancellation"])
+@router.get("/cancellation-reasons", tags=["cancellation"], response_model=list[m.Reason])
 def cancellation_reasons(actor: ActorDep) -> list[dict[str, str]]:
     """The reasons a buyer picks from when cancelling."""
     return reasons(CANCELLATION_REASONS)
@@ -51,7 +52,7 @@ def do_accept_cancellation(rt: Runtime, actor: Actor, order_id: str, _: object) 
     return JSONResponse(cancellation.accept_cancellation(rt, actor, order_id))
 
 
-@router.post("/orders", status_code=201, tags=["orders"])
+@router.post("/orders", status_code=201, tags=["orders"], response_model=m.Order)
 def create_order(
     rt: RtDep, body: s.NewOrder, actor: Actor = Depends(role("create_order"))
 ) -> JSONResponse:
@@ -59,7 +60,7 @@ def create_order(
     return do_create_order(rt, actor, "", body)
 
 
-@router.get("/orders", tags=["orders"])
+@router.get("/orders", tags=["orders"], response_model=m.OrderPage)
 def list_orders(
     rt: RtDep,
     actor: ActorDep,
@@ -71,13 +72,13 @@ def list_orders(
     return JSONResponse(orders.list_orders(rt, actor, status=status, cursor=cursor, limit=limit))
 
 
-@router.get("/orders/{order_id}", tags=["orders"])
+@router.get("/orders/{order_id}", tags=["orders"], response_model=m.Order)
 def get_order(rt: RtDep, actor: ActorDep, order_id: str) -> JSONResponse:
     """One order as the caller sees it."""
     return JSONResponse(read_order(rt, actor, order_id))
 
 
-@router.post("/orders/{order_id}/payment", tags=["orders"])
+@router.post("/orders/{order_id}/payment", tags=["orders"], response_model=m.Order)
 def pay(
     rt: RtDep, order_id: str, body: s.Payment, actor: Actor = Depends(role("pay"))
 ) -> JSONResponse:
@@ -85,7 +86,7 @@ def pay(
     return do_pay(rt, actor, order_id, body)
 
 
-@router.post("/orders/{order_id}/pack", tags=["orders"])
+@router.post("/orders/{order_id}/pack", tags=["orders"], response_model=m.Order)
 def pack(
     rt: RtDep, order_id: str, _: NoBody = None, actor: Actor = Depends(role("pack"))
 ) -> JSONResponse:
@@ -93,7 +94,7 @@ def pack(
     return JSONResponse(orders.pack(rt, actor, order_id))
 
 
-@router.post("/orders/{order_id}/ship", tags=["orders"])
+@router.post("/orders/{order_id}/ship", tags=["orders"], response_model=m.Order)
 def ship(
     rt: RtDep, order_id: str, body: s.Shipment, actor: Actor = Depends(role("ship"))
 ) -> JSONResponse:
@@ -101,7 +102,7 @@ def ship(
     return JSONResponse(orders.ship(rt, actor, order_id, **body.model_dump()))
 
 
-@router.post("/orders/{order_id}/deliver", tags=["orders"])
+@router.post("/orders/{order_id}/deliver", tags=["orders"], response_model=m.Order)
 def deliver(
     rt: RtDep, order_id: str, _: NoBody = None, actor: Actor = Depends(role("deliver"))
 ) -> JSONResponse:
@@ -109,7 +110,7 @@ def deliver(
     return JSONResponse(orders.deliver(rt, actor, order_id))
 
 
-@router.post("/orders/{order_id}/confirm-receipt", tags=["orders"])
+@router.post("/orders/{order_id}/confirm-receipt", tags=["orders"], response_model=m.Order)
 def confirm_receipt(
     rt: RtDep, order_id: str, _: NoBody = None, actor: Actor = Depends(role("confirm_receipt"))
 ) -> JSONResponse:
@@ -121,6 +122,7 @@ def confirm_receipt(
     "/orders/{order_id}/cancel",
     tags=["cancellation"],
     responses={202: {"description": "cancellation requested"}},
+    response_model=m.Order,
 )
 def cancel(
     rt: RtDep, order_id: str, body: s.CancelBody, actor: Actor = Depends(role("cancel"))
@@ -129,7 +131,9 @@ def cancel(
     return do_cancel(rt, actor, order_id, body)
 
 
-@router.post("/orders/{order_id}/cancellation/accept", tags=["cancellation"])
+@router.post(
+    "/orders/{order_id}/cancellation/accept", tags=["cancellation"], response_model=m.Order
+)
 def accept_cancellation(
     rt: RtDep, order_id: str, _: NoBody = None, actor: Actor = Depends(role("accept_cancellation"))
 ) -> JSONResponse:
@@ -137,7 +141,9 @@ def accept_cancellation(
     return do_accept_cancellation(rt, actor, order_id, None)
 
 
-@router.post("/orders/{order_id}/cancellation/reject", tags=["cancellation"])
+@router.post(
+    "/orders/{order_id}/cancellation/reject", tags=["cancellation"], response_model=m.Order
+)
 def reject_cancellation(
     rt: RtDep,
     order_id: str,
@@ -148,7 +154,7 @@ def reject_cancellation(
     return JSONResponse(cancellation.reject_cancellation(rt, actor, order_id, reason=body.reason))
 
 
-@router.post("/orders/{order_id}/seller-cancel", tags=["cancellation"])
+@router.post("/orders/{order_id}/seller-cancel", tags=["cancellation"], response_model=m.Order)
 def seller_cancel(
     rt: RtDep, order_id: str, body: s.SellerCancel, actor: Actor = Depends(role("seller_cancel"))
 ) -> JSONResponse:
@@ -159,7 +165,7 @@ def seller_cancel(
     )
 
 
-@router.post("/orders/{order_id}/extend-protection", tags=["orders"])
+@router.post("/orders/{order_id}/extend-protection", tags=["orders"], response_model=m.Order)
 def extend_protection(
     rt: RtDep,
     order_id: str,
@@ -170,7 +176,9 @@ def extend_protection(
     return JSONResponse(orders.extend_protection(rt, actor, order_id, days=body.days))
 
 
-@router.post("/orders/{order_id}/refunds", status_code=201, tags=["refunds"])
+@router.post(
+    "/orders/{order_id}/refunds", status_code=201, tags=["refunds"], response_model=m.Refund
+)
 def goodwill_refund(
     rt: RtDep,
     order_id: str,
@@ -182,13 +190,13 @@ def goodwill_refund(
     return JSONResponse(refund, status_code=201)
 
 
-@router.get("/refunds/{refund_id}", tags=["refunds"])
+@router.get("/refunds/{refund_id}", tags=["refunds"], response_model=m.Refund)
 def get_refund(rt: RtDep, actor: ActorDep, refund_id: str) -> JSONResponse:
     """One refund."""
     return JSONResponse(refunds.get_refund(rt, actor, refund_id))
 
 
-@router.post("/refunds/{refund_id}/retry", tags=["refunds"])
+@router.post("/refunds/{refund_id}/retry", tags=["refunds"], response_model=m.Order)
 def retry_refund(
     rt: RtDep, refund_id: str, _: NoBody = None, actor: Actor = Depends(role("retry_refund"))
 ) -> JSONResponse:
@@ -196,7 +204,7 @@ def retry_refund(
     return JSONResponse(refunds.retry_refund(rt, actor, refund_id))
 
 
-@router.post("/orders/{order_id}/refund-destination", tags=["refunds"])
+@router.post("/orders/{order_id}/refund-destination", tags=["refunds"], response_model=m.Order)
 def refund_destination(
     rt: RtDep,
     order_id: str,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from aftersale.domain.actors import Actor
+from aftersale.entrypoints.api import models as m
 from aftersale.entrypoints.api.deps import RtDep, role
 from aftersale.entrypoints.api.responses import JSONResponse
 from aftersale.entrypoints.api.schemas import Body
@@ -15,6 +16,7 @@ from aftersale.services import deliveries, webhooks
 
 router = APIRouter(prefix="/api/v1", tags=["webhooks"])
 Admin = Depends(role("staff"))
+Page = Annotated[int, Query(ge=1, le=200, description="page size, at most 200")]
 
 
 class NewEndpoint(Body):
@@ -34,7 +36,12 @@ def _allow_private(request: Request) -> bool:
     return bool(request.app.state.settings.webhook_allow_private)
 
 
-@router.post("/webhook-endpoints", status_code=201)
+@router.post(
+    "/webhook-endpoints",
+    status_code=201,
+    response_model=m.Endpoint,
+    response_model_exclude_unset=True,
+)
 def create_endpoint(
     rt: RtDep, request: Request, body: NewEndpoint, actor: Actor = Admin
 ) -> JSONResponse:
@@ -45,21 +52,25 @@ def create_endpoint(
     return JSONResponse(made, status_code=201)
 
 
-@router.get("/webhook-endpoints")
+@router.get("/webhook-endpoints", response_model=m.EndpointPage, response_model_exclude_unset=True)
 def list_endpoints(
-    rt: RtDep, cursor: str | None = None, limit: int = 50, actor: Actor = Admin
+    rt: RtDep, cursor: str | None = None, limit: Page = 50, actor: Actor = Admin
 ) -> dict[str, Any]:
     """Endpoints, oldest first."""
     return webhooks.list_endpoints(rt, actor, cursor=cursor, limit=max(1, min(limit, 200)))
 
 
-@router.get("/webhook-endpoints/{endpoint_id}")
+@router.get(
+    "/webhook-endpoints/{endpoint_id}", response_model=m.Endpoint, response_model_exclude_unset=True
+)
 def get_endpoint(rt: RtDep, endpoint_id: str, actor: Actor = Admin) -> dict[str, Any]:
     """One endpoint (no secret)."""
     return webhooks.get_endpoint(rt, actor, endpoint_id)
 
 
-@router.patch("/webhook-endpoints/{endpoint_id}")
+@router.patch(
+    "/webhook-endpoints/{endpoint_id}", response_model=m.Endpoint, response_model_exclude_unset=True
+)
 def update_endpoint(
     rt: RtDep, request: Request, endpoint_id: str, body: EndpointChange, actor: Actor = Admin
 ) -> dict[str, Any]:
@@ -77,19 +88,27 @@ def delete_endpoint(rt: RtDep, endpoint_id: str, actor: Actor = Admin) -> Respon
     return Response(status_code=204)
 
 
-@router.post("/webhook-endpoints/{endpoint_id}/rotate-secret")
+@router.post(
+    "/webhook-endpoints/{endpoint_id}/rotate-secret",
+    response_model=m.Endpoint,
+    response_model_exclude_unset=True,
+)
 def rotate_secret(rt: RtDep, endpoint_id: str, actor: Actor = Admin) -> dict[str, Any]:
     """A new secret; deliveries are signed with both secrets for 24 h."""
     return webhooks.rotate_secret(rt, actor, endpoint_id)
 
 
-@router.get("/webhook-endpoints/{endpoint_id}/deliveries")
+@router.get(
+    "/webhook-endpoints/{endpoint_id}/deliveries",
+    response_model=m.DeliveryPage,
+    response_model_exclude_unset=True,
+)
 def list_deliveries(
     rt: RtDep,
     endpoint_id: str,
     status: str | None = None,
     cursor: str | None = None,
-    limit: int = 50,
+    limit: Page = 50,
     actor: Actor = Admin,
 ) -> dict[str, Any]:
     """The endpoint's deliveries, newest first."""
@@ -98,13 +117,15 @@ def list_deliveries(
     )
 
 
-@router.post("/webhook-deliveries/{delivery_id}/redeliver", status_code=202)
+@router.post(
+    "/webhook-deliveries/{delivery_id}/redeliver", status_code=202, response_model=m.Delivery
+)
 def redeliver(rt: RtDep, delivery_id: str, actor: Actor = Admin) -> JSONResponse:
     """A new attempt at once, with the same webhook-id."""
     return JSONResponse(deliveries.redeliver(rt, actor, delivery_id), status_code=202)
 
 
-@router.get("/webhook-event-types")
+@router.get("/webhook-event-types", response_model=m.EventTypes, response_model_exclude_unset=True)
 def event_types(actor: Actor = Admin) -> dict[str, Any]:
     """Every event type."""
     return webhooks.event_types(actor)

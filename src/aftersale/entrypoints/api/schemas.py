@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from aftersale.entrypoints.api.strict import Amount, Country, Flag, Integer, Quantity, StorableText
 
@@ -124,7 +124,7 @@ class MessageBody(Body):
 
 
 class Advance(Body):
-    seconds: float = Field(ge=0, le=10 * 365 * 86400)
+    seconds: Annotated[float, Strict()] = Field(ge=0, le=10 * 365 * 86400)
 
 
 def dump(model: BaseModel) -> dict[str, Any]:

@@ -72,9 +72,12 @@ def error_text(request: Request, exc: DomainError) -> str:
 def run_action(
     request: Request, call: Callable[[], object], *, done: str, back: str
 ) -> RedirectResponse:
-    """Run a use case, flash its outcome and redirect (303) back."""
+    """Run a use case, flash its outcome and redirect (303) back; 404 when what it acts on is
+    not there for this user (as the buyer's pages and the API answer)."""
     try:
         call()
+    except NotFound as exc:
+        raise PageError(404, i18n.translate("Page not found.", i18n.locale_of(request))) from exc
     except DomainError as exc:
         flash(request, error_text(request, exc), kind="error")
     else:
