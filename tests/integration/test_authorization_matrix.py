@@ -94,6 +94,8 @@ API_ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/webhook-endpoints/{endpoint_id}/deliveries"): STAFF,
     ("POST", "/api/v1/webhook-deliveries/{delivery_id}/redeliver"): STAFF,
     ("GET", "/api/v1/webhook-event-types"): row(A, scope="any"),
+    ("GET", "/api/v1/sellers/me/return-address"): row(SE, scope="any"),
+    ("PUT", "/api/v1/sellers/me/return-address"): row(SE, scope="any"),
 }
 PAGE_ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/orders"): row(B, scope="any"),
@@ -130,6 +132,12 @@ PAGE_ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/staff/webhooks/{endpoint_id}"): STAFF,
     ("POST", "/staff/webhooks/{endpoint_id}/deliveries/{delivery_id}/redeliver"): STAFF,
     ("GET", "/staff/mail"): row(A, scope="any"),
+    ("GET", "/staff/search"): row(A, scope="any"),
+    ("GET", "/evidence/{evidence_id}"): row(B, SE),
+    ("POST", "/orders/{order_id}/disputes/{dispute_id}/evidence"): row(B),
+    ("POST", "/seller/disputes/{dispute_id}/evidence"): row(SE),
+    ("GET", "/seller/settings"): row(SE, scope="any"),
+    ("POST", "/seller/settings/return-address"): row(SE, scope="any"),
 }
 # Routes anyone may call: probes, the contract, the gateway's signed events (its signature
 # is its check: test_stripe_gateway.py), login and language, help, static files.
@@ -139,7 +147,7 @@ PUBLIC = {
     ("GET", "/metrics"),
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
-    ("GET", "/docs/oauth2-redirect"),
+    ("GET", "/docs/assets"),
     ("GET", "/redoc"),
     ("POST", "/api/v1/gateways/stripe/events"),
     ("GET", "/"),
@@ -176,6 +184,13 @@ BODIES: dict[str, Any] = {
     "/resolve": {"refund_amount": "1.00", "note": "n"},
     "/messages": {"body": "hello"},
     "/api/v1/webhook-endpoints": {"url": "https://93.184.215.14/hook"},
+    "/api/v1/sellers/me/return-address": {
+        "name": "Returns",
+        "line1": "1 Main St",
+        "city": "Austin",
+        "postal_code": "73301",
+        "country": "US",
+    },
 }
 # A page form with every field some page action reads, each well formed (so that the answer
 # is the visibility's, not the form's: a use case validates its input before the lookup).
@@ -253,6 +268,9 @@ def build_world(api: Api, rt: Runtime) -> World:
         ),
         201,
     )
+    for who in (seller, other_seller):  # (so that each seller's GET has one to answer)
+        address = BODIES["/api/v1/sellers/me/return-address"]
+        api.ok(api.request("PUT", "/sellers/me/return-address", as_=who, json=address))
     fan_out(rt)  # (the dispatcher's first step: the outbox's events become deliveries)
     deliveries = api.ok(api.get(f"/webhook-endpoints/{endpoint['id']}/deliveries", as_=api.admin))
     assert deliveries["items"], "the orders above made no webhook delivery"
@@ -335,7 +353,7 @@ def api_call(
     if path.endswith("/evidence") and method == "POST":
         return http.post(url, files={"file": ("a.png", PNG, "image/png")}, headers=headers)
     body = _body(path)
-    if method in ("POST", "PATCH"):
+    if method in ("POST", "PATCH", "PUT"):
         return http.request(method, url, json=body or {}, headers=headers)
     return http.request(method, url, headers=headers)
 

@@ -64,7 +64,15 @@ async def _attach(request: Request, user: WebUser, dispute_id: str, back: str) -
 async def buyer_attach(
     request: Request, order_id: str, dispute_id: str, user: WebUser = Buyer
 ) -> RedirectResponse:
-    """The buyer adds a file to an open dispute."""
+    """The buyer adds a file to an open dispute (of this order)."""
+    rt, actor = runtime_of(request), actor_of(user)
+    try:  # what the buyer may not see is not found, whatever the form holds
+        owner = await run_in_threadpool(evidence.order_of_dispute, rt, actor, dispute_id)
+    except NotFound:
+        owner = None
+    if owner != order_id:
+        loc = i18n.locale_of(request)
+        raise PageError(404, i18n.translate("That dispute was not found.", loc))
     return await _attach(request, user, dispute_id, f"/orders/{order_id}#evidence-{dispute_id}")
 
 
