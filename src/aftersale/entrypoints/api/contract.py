@@ -27,7 +27,7 @@ CODES: dict[int, tuple[str, ...]] = {
     400: ("invalid_signature", "http_error"),
     401: ("unauthorized",),
     403: ("forbidden",),
-    404: ("not_found",),
+    404: ("not_found", "return_address_missing"),
     409: (
         "invalid_state",
         "concurrent_modification",
@@ -134,6 +134,28 @@ LIMITS: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("EndpointChange", "status"): {**_enum(["enabled", "disabled"]), "nullable": False},
     ("EndpointChange", "description"): {"type": "string", "maxLength": 500},
+    # services/return_address.FIELDS and its checks
+    ("ReturnAddressBody", "name"): _text(200),
+    ("ReturnAddressBody", "line1"): _text(200),
+    ("ReturnAddressBody", "line2"): {"type": "string", "maxLength": 200, "pattern": "^[^\x00]*$"},
+    ("ReturnAddressBody", "city"): _text(100),
+    ("ReturnAddressBody", "region"): {"type": "string", "maxLength": 100, "pattern": "^[^\x00]*$"},
+    ("ReturnAddressBody", "postal_code"): {
+        "type": "string",
+        "maxLength": 20,
+        "pattern": "^[A-Za-z0-9 -]*[A-Za-z0-9][A-Za-z0-9 -]*$",
+    },
+    ("ReturnAddressBody", "country"): _enum(ISO_3166_ALPHA2),
+    ("ReturnAddressBody", "phone"): {
+        "type": "string",
+        "maxLength": 40,
+        "pattern": "^[0-9 +().-]*$",
+    },
+}
+# Request fields the service requires, though the model lets them be absent (to name the field
+# and the reason in its own 422).
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "ReturnAddressBody": ("name", "line1", "city", "postal_code", "country"),
 }
 QUERY_LIMITS: dict[str, dict[str, Any]] = {
     "status": _enum(OrderStatus),
@@ -160,6 +182,8 @@ def error_statuses(path: str, method: str, op: dict[str, Any]) -> list[int]:
     """The error statuses an operation can answer."""
     writes = method in ("post", "put", "patch", "delete")
     statuses = [] if path == "/healthz" else [503]
+    if path == "/api/v1/sellers/me/return-address" and method == "get":
+        statuses.append(404)  # return_address_missing, until the seller sets one
     if path.endswith("/evidence") and method == "post":
         statuses.append(400)  # a multipart body that does not parse
     if path == "/api/v1/gateways/stripe/events":
@@ -201,6 +225,13 @@ def _limit_schemas(schemas: dict[str, Any]) -> None:
         if prop is None:
             raise LookupError(f"no {name}.{field} in the schema: update contract.LIMITS")
         _narrow(prop, limit)
+    for name, fields in REQUIRED.items():
+        schema = schemas[name]
+        schema["required"] = sorted({*schema.get("required", ()), *fields})
+        for field in fields:  # (present, then not null)
+            prop = schema["properties"][field]
+            options = [o for o in prop.pop("anyOf", ()) if o.get("type") != "null"]
+            prop.update(options[0] if options else {})
 
 
 def _operation(path: str, method: str, op: dict[str, Any]) -> None:
