@@ -31,11 +31,14 @@ def _find(uow: Any, who: str) -> UserRecord:
 
 
 def set_disabled(rt: Runtime, *, who: str, disabled: bool) -> UserRecord:
-    """Disable a user (its API token and password stop working) or enable it again."""
+    """Disable a user (its API token, password and page sessions stop working) or enable it
+    again."""
     with rt.uow() as uow:
         user = _find(uow, who)
         now = rt.clock.now()
         uow.users.set_disabled(user.id, now if disabled else None, now=now)
+        if disabled:  # its page sessions end too (enabling it again revives none)
+            uow.auth.delete_user_sessions(user.id)
         uow.commit()
     rt.token_cache.clear()  # (other processes within a second: entrypoints/token_watch.py)
     return user

@@ -9,6 +9,7 @@ from types import TracebackType
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from aftersale.adapters.db.auth_repo import SqlAuthRepository
 from aftersale.adapters.db.evidence_repo import SqlEvidenceRepository
 from aftersale.adapters.db.notify_repo import SqlNotifyRepository
 from aftersale.adapters.db.orders_repo import SqlOrderRepository
@@ -48,6 +49,7 @@ class SqlUnitOfWork:
         self.evidence = SqlEvidenceRepository(conn)
         self.stats = SqlStatsRepository(conn)
         self.notify = SqlNotifyRepository(conn, skip_locked=pg)
+        self.auth = SqlAuthRepository(conn)  # web sessions, login attempts
         return self
 
     def __exit__(

@@ -28,6 +28,7 @@ from aftersale.entrypoints.api import routes_orders as r
 from aftersale.entrypoints.api import schemas as s
 from aftersale.entrypoints.api.deps import bearer_token
 from aftersale.entrypoints.api.problems import domain_problem
+from aftersale.entrypoints.api.rate_limit import ApiLimits, rate_limited_response
 from aftersale.services.runtime import Runtime
 from aftersale.services.users import cached_actor
 
@@ -111,6 +112,11 @@ class HotRoutes:
         actor = cached_actor(rt, token) if token and b"idempotency-key" not in headers else None
         if actor is None:
             await self.app(scope, receive, send)
+            return
+        limits: ApiLimits | None = getattr(scope["app"].state, "api_limits", None)
+        wait = limits.tokens.take(actor.user_id) if limits is not None else None
+        if wait is not None:  # (the app's own limit, taken here instead of there)
+            await rate_limited_response(wait)(scope, receive, send)
             return
         body, disconnected = await _read_body(receive)
         if disconnected:  # nobody is left to answer
