@@ -12,10 +12,13 @@ from fastapi.testclient import TestClient
 
 from aftersale.bootstrap import build_runtime
 from aftersale.entrypoints.api.app import create_app
+from aftersale.entrypoints.web.session import COOKIE
 from aftersale.services.runtime import Runtime
 from aftersale.settings import Settings
 from tests.client import Api
 from tests.conftest import test_settings
+
+__all__ = ["COOKIE", "app_client", "csrf", "post_login", "settings_for"]
 
 
 def csrf(http: httpx.Client) -> str:
