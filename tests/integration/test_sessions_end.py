@@ -8,13 +8,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from aftersale.adapters.db.auth_tables import web_sessions
 from aftersale.services.operators import set_disabled
 from aftersale.services.runtime import Runtime
 from aftersale.services.users import change_password
+from aftersale.settings import Settings
 from tests.client import Api, Party
+from tests.integration.test_cli import run_cli
 from tests.integration.web_login import COOKIE, app_client, post_login, settings_for
 
 PASSWORD = "buyer-pass-2026"
@@ -119,3 +122,20 @@ def test_a_session_ends_at_its_absolute_age(db_url: str, tmp_path: Path) -> None
             assert opens(http, saved)
         rt.test_clock.advance(2)  # an hour after login
         assert not opens(http, saved)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # (the use case: both, above)
+def test_the_set_password_command_ends_the_sessions(
+    api: Api, settings: Settings, tmp_path: Path
+) -> None:
+    buyer, saved = logged_in(api)
+    env = {"AFTERSALE_DATABASE_URL": settings.url, "AFTERSALE_TEST_CLOCK": "1"}
+    new = "another-pass-2026"
+    args = ("users", "set-password", buyer.email, "--password", new)
+    done = run_cli(*args, data_dir=tmp_path, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 session(s) ended" in done.stdout
+    assert not opens(api.http, saved)
+    api.http.cookies.clear()
+    assert post_login(api.http, buyer.email, PASSWORD).status_code == 401
+    assert post_login(api.http, buyer.email, new).status_code == 303

@@ -1,5 +1,5 @@
 """The operator's use cases behind `aftersale users ...` and `aftersale refunds retry`: list,
-disable, enable and re-key users; retry a failed refund as the platform."""
+disable, enable, re-key users and set their passwords; retry a failed refund as the platform."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from aftersale.domain.errors import NotFound
 from aftersale.services.records import UserRecord
 from aftersale.services.refunds import retry_refund
 from aftersale.services.runtime import Runtime
-from aftersale.services.users import hash_token
+from aftersale.services.users import change_password, hash_token
 
 OPERATOR = Actor(user_id="operator", role=Role.ADMIN)  # the CLI acts as the platform
 
@@ -42,6 +42,13 @@ def set_disabled(rt: Runtime, *, who: str, disabled: bool) -> UserRecord:
         uow.commit()
     rt.token_cache.clear()  # (other processes within a second: entrypoints/token_watch.py)
     return user
+
+
+def set_password(rt: Runtime, *, who: str, password: object) -> tuple[UserRecord, int]:
+    """Give a user a new password; its page sessions end (how many did)."""
+    with rt.uow(readonly=True) as uow:
+        user = _find(uow, who)
+    return user, change_password(rt, user.id, password)
 
 
 def rotate_token(rt: Runtime, *, who: str) -> tuple[UserRecord, str]:
