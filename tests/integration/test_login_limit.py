@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from aftersale.adapters.db.auth_tables import login_attempts
 from tests.client import Api
-from tests.integration.web_login import app_client, post_login, settings_for
+from tests.integration.web_login import app_client, csrf, post_login, settings_for
 
 PASSWORD = "right-password-2026"
 
@@ -28,7 +28,9 @@ def blocked(response: object) -> None:
 def test_padded_and_upper_case_emails_count_as_one(api: Api) -> None:
     buyer = api.user("buyer", password=PASSWORD)
     http = api.http
-    statuses = [post_login(http, "   " + buyer.email, "guess").status_code for _ in range(100)]
+    form = csrf(http)
+    padded = "   " + buyer.email
+    statuses = [post_login(http, padded, "guess", token=form).status_code for _ in range(100)]
     assert statuses == [401] * 5 + [429] * 95
     for email in (buyer.email, buyer.email.upper(), f"\t{buyer.email.upper()}  "):
         blocked(post_login(http, email, PASSWORD))

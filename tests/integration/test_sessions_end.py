@@ -122,6 +122,16 @@ def test_a_session_ends_at_its_absolute_age(db_url: str, tmp_path: Path) -> None
             assert opens(http, saved)
         rt.test_clock.advance(2)  # an hour after login
         assert not opens(http, saved)
+        assert rows_of(rt, buyer.id) == []
+        # a session nobody presents again goes at the next login after its end
+        other = api.user("buyer", password=PASSWORD)
+        http.cookies.clear()
+        assert post_login(http, other.email, PASSWORD).status_code == 303
+        assert len(rows_of(rt, other.id)) == 1
+        rt.test_clock.advance(3600)
+        http.cookies.clear()
+        assert post_login(http, buyer.email, PASSWORD).status_code == 303
+        assert rows_of(rt, other.id) == [] and len(rows_of(rt, buyer.id)) == 1
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # (the use case: both, above)

@@ -29,10 +29,15 @@ def csrf(http: httpx.Client) -> str:
 
 
 def post_login(
-    http: httpx.Client, email: str, password: str, headers: dict[str, str] | None = None
+    http: httpx.Client,
+    email: str,
+    password: str,
+    headers: dict[str, str] | None = None,
+    *,
+    token: str | None = None,
 ) -> httpx.Response:
-    """Submit the login form once (no redirect followed)."""
-    data = {"email": email, "password": password, "csrf_token": csrf(http)}
+    """Submit the login form once (no redirect followed; `token`: a CSRF token already read)."""
+    data = {"email": email, "password": password, "csrf_token": token or csrf(http)}
     return http.post("/login", data=data, headers=headers, follow_redirects=False)
 
 

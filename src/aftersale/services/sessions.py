@@ -37,7 +37,7 @@ def start_session(rt: Runtime, user_id: str, policy: SessionPolicy) -> str:
     token = secrets.token_urlsafe(32)
     now = rt.clock.now()
     with rt.uow() as uow:
-        uow.auth.purge_sessions(now=now, idle_before=now - policy.idle)
+        uow.auth.purge_sessions(now)
         uow.auth.add_session(session_key(token), user_id, now=now, expires_at=now + policy.max_age)
         uow.commit()
     return token

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, case, delete, insert, or_, select, update
+from sqlalchemy import Connection, case, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from aftersale.adapters.db import tables as t
@@ -61,12 +61,10 @@ class SqlAuthRepository:
         result = self.conn.execute(delete(web_sessions).where(web_sessions.c.user_id == user_id))
         return int(result.rowcount)
 
-    def purge_sessions(self, *, now: datetime, idle_before: datetime) -> None:
-        """Drop the sessions past their absolute end or idle since before `idle_before`."""
-        s = web_sessions.c
-        self.conn.execute(
-            delete(web_sessions).where(or_(s.expires_at <= now, s.last_seen_at <= idle_before))
-        )
+    def purge_sessions(self, now: datetime) -> None:
+        """Drop the sessions past their absolute end (one index range; an idle one goes when
+        it is next presented, or at its end)."""
+        self.conn.execute(delete(web_sessions).where(web_sessions.c.expires_at <= now))
 
     def count_attempt(
         self, key: str, *, now: datetime, window_start_after: datetime
