@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from aftersale.entrypoints.api.rate_limit import ApiLimits, FailureWindows, TokenBuckets
+from aftersale.settings import Settings
 from tests.client import Api, Party
 from tests.integration.web_login import app_client, settings_for
 
@@ -24,12 +25,12 @@ def limited(api: Api, response: httpx.Response) -> int:
     return wait
 
 
-def sqlite_settings(tmp_path: Path, **kw: object) -> object:
+def sqlite_settings(tmp_path: Path, **kw: object) -> Settings:
     return settings_for(f"sqlite:///{tmp_path / 'aftersale.db'}", tmp_path, **kw)
 
 
 def test_a_token_past_its_rate_is_429_and_others_go_on(tmp_path: Path) -> None:
-    with app_client(sqlite_settings(tmp_path, api_rate=6)) as (_, api, _rt):  # type: ignore[arg-type]
+    with app_client(sqlite_settings(tmp_path, api_rate=6)) as (_, api, _rt):
         buyer, other = api.user("buyer"), api.user("buyer")
         statuses = [api.get("/orders", as_=buyer).status_code for _ in range(6)]
         assert statuses == [200] * 6
@@ -48,7 +49,7 @@ def test_the_hot_routes_apply_the_same_limit(
         real(self, user_id)
 
     monkeypatch.setattr(ApiLimits, "check_rate", counted)  # the app's path, not the hot one
-    with app_client(sqlite_settings(tmp_path, api_rate=30)) as (_, api, _rt):  # type: ignore[arg-type]
+    with app_client(sqlite_settings(tmp_path, api_rate=30)) as (_, api, _rt):
         buyer, seller = api.user("buyer"), api.user("seller")
         orders = [api.paid_order(buyer, seller) for _ in range(3)]
         api.ok(api.get(f"/orders/{orders[0]['id']}", as_=buyer))  # the buyer's token: known
@@ -68,7 +69,7 @@ def test_the_hot_routes_apply_the_same_limit(
 
 def test_failed_tokens_from_one_address_are_throttled(tmp_path: Path) -> None:
     settings = sqlite_settings(tmp_path, api_failed_tokens=3, trusted_proxies="127.0.0.1")
-    with app_client(settings, peer="127.0.0.1") as (_, api, _rt):  # type: ignore[arg-type]
+    with app_client(settings, peer="127.0.0.1") as (_, api, _rt):
         known = api.user("buyer")
         api.ok(api.get("/orders", as_=known))  # seen: answered from memory from now on
         fresh = api.user("buyer")  # a valid token not looked up yet

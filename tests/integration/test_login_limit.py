@@ -6,23 +6,28 @@ proxy."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 from sqlalchemy import func, select
 
 from aftersale.adapters.db.auth_tables import login_attempts
+from aftersale.services.login_throttle import LoginLimit, try_login
+from aftersale.services.runtime import Runtime
 from tests.client import Api
 from tests.integration.web_login import app_client, csrf, post_login, settings_for
 
 PASSWORD = "right-password-2026"
 
 
-def blocked(response: object) -> None:
+def blocked(response: httpx.Response) -> None:
     """A 429 login form with a Retry-After and the message."""
-    assert response.status_code == 429, response.text[-300:]  # type: ignore[attr-defined]
-    wait = int(response.headers["retry-after"])  # type: ignore[attr-defined]
+    assert response.status_code == 429, response.text[-300:]
+    wait = int(response.headers["retry-after"])
     assert 0 < wait <= 15 * 60
-    assert "Too many failed attempts. Wait 15 minutes" in response.text  # type: ignore[attr-defined]
+    assert "Too many failed attempts. Wait 15 minutes" in response.text
 
 
 def test_padded_and_upper_case_emails_count_as_one(api: Api) -> None:
@@ -38,14 +43,15 @@ def test_padded_and_upper_case_emails_count_as_one(api: Api) -> None:
     assert post_login(http, other.email, PASSWORD).status_code == 303
 
 
-def test_mixed_spellings_share_five_tries_and_the_window_ends(api: Api, rt: object) -> None:
+def test_mixed_spellings_share_five_tries_and_the_window_ends(api: Api, rt: Runtime) -> None:
     buyer = api.user("buyer", password=PASSWORD)
     spellings = [buyer.email, " " + buyer.email, buyer.email.upper(), buyer.email + " ", "x"]
     for email in spellings[:4]:
         assert post_login(api.http, email, "guess").status_code == 401
     assert post_login(api.http, buyer.email.title(), "guess").status_code == 401
     blocked(post_login(api.http, buyer.email, PASSWORD))
-    rt.test_clock.advance(15 * 60)  # type: ignore[attr-defined]
+    assert rt.test_clock is not None
+    rt.test_clock.advance(15 * 60)
     assert post_login(api.http, "  " + buyer.email.upper(), PASSWORD).status_code == 303
 
 
@@ -86,3 +92,17 @@ def test_forwarded_for_is_honoured_from_a_trusted_proxy(db_url: str, tmp_path: P
         # the same email from another client behind the proxy still logs in
         other = {"X-Forwarded-For": "203.0.113.6"}
         assert post_login(http, buyer.email, PASSWORD, other).status_code == 303
+
+
+def test_parallel_tries_are_counted_one_by_one(rt: Runtime) -> None:
+    limit = LoginLimit(attempts=5)
+    barrier = threading.Barrier(12)
+
+    def one(_: int) -> int | None:
+        barrier.wait()
+        return try_login(rt, " Someone@Example.test", "192.0.2.7", limit)
+
+    with ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(one, range(12)))
+    assert answers.count(None) == 5  # never more tries than the limit, however they race
+    assert all(0 < wait <= 15 * 60 for wait in answers if wait is not None)

@@ -6,6 +6,7 @@ past its absolute age; its last use is written at most once a minute."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -41,7 +42,7 @@ def opens(http: httpx.Client, cookie: str) -> bool:
     return page.status_code == 200
 
 
-def rows_of(rt: Runtime, user_id: str) -> list[object]:
+def rows_of(rt: Runtime, user_id: str) -> list[Any]:
     """The user's session rows."""
     with rt.uow(readonly=True) as uow:
         query = select(web_sessions).where(web_sessions.c.user_id == user_id)
@@ -98,11 +99,11 @@ def test_an_idle_session_ends_and_use_is_written_once_a_minute(api: Api, rt: Run
     [row] = rows_of(rt, buyer.id)
     clock.advance(30)
     assert opens(api.http, saved)
-    assert rows_of(rt, buyer.id)[0].last_seen_at == row.last_seen_at  # type: ignore[attr-defined]
+    assert rows_of(rt, buyer.id)[0].last_seen_at == row.last_seen_at
     clock.advance(40)  # 70 s since the last write: written now
     assert opens(api.http, saved)
-    seen = rows_of(rt, buyer.id)[0].last_seen_at  # type: ignore[attr-defined]
-    assert seen == clock.now() and seen > row.last_seen_at  # type: ignore[attr-defined]
+    seen = rows_of(rt, buyer.id)[0].last_seen_at
+    assert seen == clock.now() and seen > row.last_seen_at
     clock.advance(119 * 60)  # used 119 minutes ago: still open, and used again
     assert opens(api.http, saved)
     clock.advance(120 * 60)  # unused for 120 minutes: over
