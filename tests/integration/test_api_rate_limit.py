@@ -58,7 +58,12 @@ def test_the_hot_routes_apply_the_same_limit(
             done = api.post(f"/orders/{order['id']}/cancel", {"reason": "changed_mind"}, as_=buyer)
             assert done.status_code == 202, done.text
         assert checked == []  # answered by the hot layer, which took from the same bucket
-        spent = 4
+        headers = {**buyer.headers, "content-type": "application/json"}
+        path = f"/api/v1/orders/{orders[0]['id']}/cancel"
+        left = api.http.post(path, content=b'{"reason": 5}', headers=headers)  # to the app
+        api.problem(left, 422, "validation_error")
+        assert checked == []  # one request, one token: the app did not take it again
+        spent = 5
         for _ in range(30 - spent):
             api.get("/orders", as_=buyer)
         wait = limited(

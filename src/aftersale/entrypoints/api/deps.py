@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from aftersale.domain.actions import require_role
 from aftersale.domain.actors import Actor
 from aftersale.entrypoints.api.problems import ApiProblem
-from aftersale.entrypoints.api.rate_limit import ApiLimits
+from aftersale.entrypoints.api.rate_limit import RATE_TAKEN, ApiLimits
 from aftersale.services.runtime import Runtime
 from aftersale.services.users import actor_for_token, cached_actor
 
@@ -58,7 +58,7 @@ async def get_actor(request: Request) -> Actor:
             if limits is not None:
                 limits.failures.failed(address)
             raise ApiProblem("unauthorized", "the token is not valid")
-    if limits is not None:
+    if limits is not None and not getattr(request.state, RATE_TAKEN, False):
         limits.check_rate(actor.user_id)
     request.state.actor = actor
     return actor

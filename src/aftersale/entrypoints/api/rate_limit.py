@@ -109,6 +109,7 @@ class ApiLimits:
 
 
 RATE_USED = "this token's request rate is used up"
+RATE_TAKEN = "rate_taken"  # request.state: the hot layer already took this request's token
 
 
 def rate_limited(detail: str, wait: int) -> ApiProblem:
