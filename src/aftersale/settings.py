@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import secrets
 import tomllib
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Literal
 
@@ -63,6 +65,33 @@ class Settings(BaseSettings):
     # input limits (api/limits.py): the largest request body, checked while it streams and
     # before authentication; a multipart upload may add an evidence file (5 MiB) to it
     max_body_bytes: int = Field(default=1 << 20, ge=1024)
+    # who may say who the client is: X-Forwarded-For is honoured only from these peers
+    # (comma-separated IPs or CIDRs; default none: the peer's own address counts)
+    trusted_proxies: str = ""
+    # the login rate limit (counted in the database, shared by every process): tries per
+    # normalised email and client address in a 15-minute window
+    login_attempts: int = Field(default=5, ge=1, le=1000)
+    # API requests a minute per token (a token bucket in each process's memory; 0: no limit)
+    api_rate: int = Field(default=6000, ge=0)
+    # failed bearer tokens a minute per client address, per process (0: no limit)
+    api_failed_tokens: int = Field(default=60, ge=0)
+    # page sessions (server-side): end after this long unused, and at most this long after login
+    session_idle_minutes: int = Field(default=120, ge=1)
+    session_max_hours: int = Field(default=14 * 24, ge=1)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                ipaddress.ip_network(part.strip(), strict=False)  # ValueError: refused
+        return value
+
+    @property
+    def trusted_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """The trusted proxies' networks."""
+        parts = (p.strip() for p in self.trusted_proxies.split(","))
+        return tuple(ipaddress.ip_network(p, strict=False) for p in parts if p)
 
     @property
     def secure_cookies(self) -> bool:

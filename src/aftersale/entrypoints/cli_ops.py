@@ -1,4 +1,4 @@
-"""The operator's commands (rich tables): `users list|disable|enable|rotate-token`,
+"""The operator's commands (rich tables): `users list|disable|enable|rotate-token|set-password`,
 `refunds list [--overdue] | retry ID`, `deadlines list [--due] [--kind K]`, `status`."""
 
 from __future__ import annotations
@@ -88,6 +88,23 @@ def users_rotate_token(who: Annotated[str, typer.Argument(help="a user id or ema
     except DomainError as exc:
         raise _fail(exc) from exc
     console.print(f"new API token for {user.id} <{user.email}> (shown once): {token}")
+
+
+def users_set_password(
+    who: Annotated[str, typer.Argument(help="a user id or email")],
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, help="the new password (8-200 chars)")
+    ],
+) -> None:
+    """Give a user a new password; every page session it has open ends."""
+    from aftersale.domain.errors import DomainError
+    from aftersale.services.operators import set_password
+
+    try:
+        user, ended = set_password(_runtime(), who=who, password=password)
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    console.print(f"new password for {user.id} <{user.email}>; {ended} session(s) ended")
 
 
 @refunds_app.command("list")
@@ -190,6 +207,7 @@ def register(app: typer.Typer, users_app: typer.Typer) -> None:
     users_app.command("disable")(users_disable)
     users_app.command("enable")(users_enable)
     users_app.command("rotate-token")(users_rotate_token)
+    users_app.command("set-password")(users_set_password)
     app.add_typer(refunds_app, name="refunds")
     app.add_typer(deadlines_app, name="deadlines")
     app.command("status")(status)

@@ -1,5 +1,5 @@
 """The operator's use cases behind `aftersale users ...` and `aftersale refunds retry`: list,
-disable, enable and re-key users; retry a failed refund as the platform."""
+disable, enable, re-key users and set their passwords; retry a failed refund as the platform."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from aftersale.domain.errors import NotFound
 from aftersale.services.records import UserRecord
 from aftersale.services.refunds import retry_refund
 from aftersale.services.runtime import Runtime
-from aftersale.services.users import hash_token
+from aftersale.services.users import change_password, hash_token
 
 OPERATOR = Actor(user_id="operator", role=Role.ADMIN)  # the CLI acts as the platform
 
@@ -31,14 +31,24 @@ def _find(uow: Any, who: str) -> UserRecord:
 
 
 def set_disabled(rt: Runtime, *, who: str, disabled: bool) -> UserRecord:
-    """Disable a user (its API token and password stop working) or enable it again."""
+    """Disable a user (its API token, password and page sessions stop working) or enable it
+    again."""
     with rt.uow() as uow:
         user = _find(uow, who)
         now = rt.clock.now()
         uow.users.set_disabled(user.id, now if disabled else None, now=now)
+        if disabled:  # its page sessions end too (enabling it again revives none)
+            uow.auth.delete_user_sessions(user.id)
         uow.commit()
     rt.token_cache.clear()  # (other processes within a second: entrypoints/token_watch.py)
     return user
+
+
+def set_password(rt: Runtime, *, who: str, password: object) -> tuple[UserRecord, int]:
+    """Give a user a new password; its page sessions end (how many did)."""
+    with rt.uow(readonly=True) as uow:
+        user = _find(uow, who)
+    return user, change_password(rt, user.id, password)
 
 
 def rotate_token(rt: Runtime, *, who: str) -> tuple[UserRecord, str]:

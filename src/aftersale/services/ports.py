@@ -124,6 +124,7 @@ class UnitOfWork(Protocol):
     deadlines: Any
     idempotency: Any
     notify: Any  # the dispatcher's rows (adapters/db/notify_repo.py)
+    auth: Any  # web sessions and login attempts (adapters/db/auth_repo.py)
 
     def __enter__(self) -> UnitOfWork: ...
 

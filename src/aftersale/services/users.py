@@ -15,7 +15,7 @@ from aftersale.domain.actions import require_role
 from aftersale.domain.actors import Actor, Role
 from aftersale.domain.countries import is_country
 from aftersale.domain.entities import new_id
-from aftersale.domain.errors import DomainError, ValidationFailed
+from aftersale.domain.errors import DomainError, NotFound, ValidationFailed
 from aftersale.domain.validate import text
 from aftersale.services.records import UserRecord
 from aftersale.services.runtime import Runtime
@@ -149,10 +149,16 @@ def ensure_admin_token(rt: Runtime, token: str) -> None:
     )
 
 
+def normal_email(email: str) -> str:
+    """An email as login looks it up (and the login rate limit counts it): stripped and
+    lower-cased."""
+    return email.strip().lower()
+
+
 def login(rt: Runtime, *, email: str, password: str) -> UserRecord | None:
     """The user whose email and password match, else None."""
     with rt.uow(readonly=True) as uow:
-        user = cast(UserRecord | None, uow.users.by_email(email.strip()))
+        user = cast(UserRecord | None, uow.users.by_email(normal_email(email)))
     if user is None or user.password_hash is None or user.disabled_at is not None:
         _hasher.hash(password or "x")  # same cost whether or not the user exists
         return None
@@ -161,6 +167,18 @@ def login(rt: Runtime, *, email: str, password: str) -> UserRecord | None:
     except (VerificationError, InvalidHashError):
         return None
     return user
+
+
+def change_password(rt: Runtime, user_id: str, password: object) -> int:
+    """Give a user a new password and end every session it has open (how many ended)."""
+    pw_hash = _hasher.hash(text(password, "password", max_len=200, min_len=8))
+    with rt.uow() as uow:
+        if uow.users.get(user_id) is None:
+            raise NotFound(f"no user {user_id}")
+        uow.users.set_password_hash(user_id, pw_hash)
+        ended = int(uow.auth.delete_user_sessions(user_id))
+        uow.commit()
+    return ended
 
 
 def get_user(rt: Runtime, user_id: str) -> UserRecord | None:

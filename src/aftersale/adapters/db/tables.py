@@ -347,5 +347,6 @@ sandbox_refunds = Table(
     Column("settles_at", UTCDateTime, nullable=False),
 )
 
+from aftersale.adapters.db import auth_tables as auth_tables  # noqa: E402  (same metadata)
 from aftersale.adapters.db import notify_tables as notify_tables  # noqa: E402  (same metadata)
 from aftersale.adapters.db import seller_tables as seller_tables  # noqa: E402  (same metadata)

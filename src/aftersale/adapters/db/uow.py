@@ -9,6 +9,7 @@ from types import TracebackType
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from aftersale.adapters.db.auth_repo import SqlAuthRepository
 from aftersale.adapters.db.evidence_repo import SqlEvidenceRepository
 from aftersale.adapters.db.notify_repo import SqlNotifyRepository
 from aftersale.adapters.db.orders_repo import SqlOrderRepository
@@ -56,6 +57,7 @@ class SqlUnitOfWork:
         self.return_addresses = SqlReturnAddressRepository(conn)
         self.reads = SqlReadRepository(conn)
         self.page_queries = SqlPageQueries(conn)
+        self.auth = SqlAuthRepository(conn)  # web sessions, login attempts
         return self
 
     def __exit__(

@@ -30,6 +30,7 @@ from aftersale.entrypoints.api.hot_routes import HotRoutes
 from aftersale.entrypoints.api.idempotency import IdempotencyMiddleware
 from aftersale.entrypoints.api.limits import InputLimits
 from aftersale.entrypoints.api.outage import DatabaseOutage
+from aftersale.entrypoints.api.rate_limit import ApiLimits
 from aftersale.entrypoints.api.served_by import install as install_served_by
 from aftersale.entrypoints.dispatcher import Dispatcher, start_thread
 from aftersale.entrypoints.security_headers import SecurityHeaders
@@ -84,6 +85,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     app.state.runtime = rt
     app.state.settings = settings
+    app.state.api_limits = ApiLimits(  # per process, in memory (api/rate_limit.py)
+        rate=settings.api_rate,
+        failed_tokens=settings.api_failed_tokens,
+        trusted=settings.trusted_networks,
+    )
     problems.install(app)
     app.include_router(routes_admin.router)
     app.include_router(routes_orders.router)

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from aftersale.domain.actions import require_role
 from aftersale.domain.actors import Actor
 from aftersale.entrypoints.api.problems import ApiProblem
+from aftersale.entrypoints.api.rate_limit import RATE_TAKEN, ApiLimits
 from aftersale.services.runtime import Runtime
 from aftersale.services.users import actor_for_token, cached_actor
 
@@ -36,7 +37,8 @@ def bearer_token(header: str) -> str | None:
 
 
 async def get_actor(request: Request) -> Actor:
-    """The caller, from its bearer token; 401 if missing or unknown."""
+    """The caller, from its bearer token; 401 if missing or unknown, 429 past a rate limit
+    (api/rate_limit.py)."""
     cached = getattr(request.state, "actor", None)
     if isinstance(cached, Actor):
         return cached
@@ -44,10 +46,20 @@ async def get_actor(request: Request) -> Actor:
     if token is None:
         raise ApiProblem("unauthorized", "an Authorization: Bearer token is required")
     rt = runtime_of(request)
+    limits: ApiLimits | None = getattr(request.app.state, "api_limits", None)
     # a token seen in the last 30 s is answered from memory, without a thread hop
-    actor = cached_actor(rt, token) or await run_in_threadpool(actor_for_token, rt, token)
+    actor = cached_actor(rt, token)
     if actor is None:
-        raise ApiProblem("unauthorized", "the token is not valid")
+        address = limits.address(request.scope) if limits is not None else ""
+        if limits is not None:  # an address that failed too many tokens: no look-up
+            limits.check_address(address)
+        actor = await run_in_threadpool(actor_for_token, rt, token)
+        if actor is None:
+            if limits is not None:
+                limits.failures.failed(address)
+            raise ApiProblem("unauthorized", "the token is not valid")
+    if limits is not None and not getattr(request.state, RATE_TAKEN, False):
+        limits.check_rate(actor.user_id)
     request.state.actor = actor
     return actor
 

@@ -28,6 +28,7 @@ from aftersale.entrypoints.api import routes_orders as r
 from aftersale.entrypoints.api import schemas as s
 from aftersale.entrypoints.api.deps import bearer_token
 from aftersale.entrypoints.api.problems import domain_problem
+from aftersale.entrypoints.api.rate_limit import RATE_TAKEN, ApiLimits, rate_limited_response
 from aftersale.services.runtime import Runtime
 from aftersale.services.users import cached_actor
 
@@ -112,6 +113,12 @@ class HotRoutes:
         if actor is None:
             await self.app(scope, receive, send)
             return
+        limits: ApiLimits | None = getattr(scope["app"].state, "api_limits", None)
+        wait = limits.tokens.take(actor.user_id) if limits is not None else None
+        if wait is not None:  # (the app's own limit, taken here instead of there)
+            await rate_limited_response(wait)(scope, receive, send)
+            return
+        scope.setdefault("state", {})[RATE_TAKEN] = True  # (a body left to the app: not twice)
         body, disconnected = await _read_body(receive)
         if disconnected:  # nobody is left to answer
             return

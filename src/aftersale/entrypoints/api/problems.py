@@ -98,9 +98,9 @@ def domain_problem(exc: DomainError) -> JSONResponse:
 class ApiProblem(Exception):
     """Raised by the HTTP layer itself (auth, malformed headers)."""
 
-    def __init__(self, code: str, detail: str) -> None:
+    def __init__(self, code: str, detail: str, *, retry_after: int | None = None) -> None:
         super().__init__(detail)
-        self.code, self.detail = code, detail
+        self.code, self.detail, self.retry_after = code, detail, retry_after
 
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -126,7 +126,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ApiProblem)
     async def _api(_: Request, exc: ApiProblem) -> JSONResponse:
-        return problem(exc.code, exc.detail)
+        return problem(exc.code, exc.detail, retry_after=exc.retry_after)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

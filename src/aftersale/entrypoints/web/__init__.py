@@ -27,7 +27,7 @@ from aftersale.entrypoints.web import (
     staff_notify,
 )
 from aftersale.entrypoints.web.render import render
-from aftersale.entrypoints.web.session import COOKIE, MAX_AGE, LoginRequired, PageError
+from aftersale.entrypoints.web.session import COOKIE, LoginRequired, PageError
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -68,7 +68,7 @@ def mount(app: FastAPI) -> None:
         PageSessions,
         secret_key=settings.session_secret(),
         session_cookie=COOKIE,
-        max_age=MAX_AGE,
+        max_age=settings.session_max_hours * 3600,  # (the session row ends it sooner)
         same_site="lax",
         https_only=settings.secure_cookies,  # AFTERSALE_COOKIE_SECURE (default: https URL)
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -11,15 +12,17 @@ from aftersale.entrypoints.web import i18n
 from aftersale.entrypoints.web.render import render
 from aftersale.entrypoints.web.session import (
     WebUser,
+    address_of,
     current_user,
     flash,
     log_in,
     log_out,
-    login_limiter,
+    login_limit,
     runtime_of,
     safe_next,
     verify_csrf,
 )
+from aftersale.services.login_throttle import logged_in, try_login
 from aftersale.services.users import login as check_password
 
 router = APIRouter()
@@ -72,21 +75,26 @@ def login_submit(
     password: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",
 ) -> Response:
-    """Check the email and password; start a session or say what went wrong."""
-    ip = request.client.host if request.client else "?"
-    if login_limiter.blocked(email, ip):
+    """Check the email and password; start a session or say what went wrong.
+
+    Every try is counted first (in the database, on the normalised email and the client
+    address): past the limit the form answers 429 with Retry-After, whatever the password."""
+    rt, address, limit = runtime_of(request), address_of(request), login_limit(request)
+    wait = try_login(rt, email, address, limit)
+    if wait is not None:
         message = i18n.translate(
             "Too many failed attempts. Wait %(minutes)s minutes and try again.",
             i18n.locale_of(request),
-            minutes=int(login_limiter.window // 60),
+            minutes=math.ceil(wait / 60),
         )
-        return _login_page(request, status=429, error=message, email=email)
-    record = check_password(runtime_of(request), email=email, password=password)
+        page = _login_page(request, status=429, error=message, email=email)
+        page.headers["Retry-After"] = str(wait)
+        return page
+    record = check_password(rt, email=email, password=password)
     if record is None:
-        login_limiter.failed(email, ip)
         message = i18n.translate("The email or password is not right.", i18n.locale_of(request))
         return _login_page(request, status=401, error=message, email=email)
-    login_limiter.succeeded(email, ip)
+    logged_in(rt, email, address, limit)
     user = WebUser(record.id, record.role, record.name, record.email, record.locale)
     log_in(request, user)
     return RedirectResponse(safe_next(next, home_of(user)), status_code=303)

@@ -1,19 +1,20 @@
 """Web sessions: the signed session cookie, the logged-in user, CSRF and the login rate limit.
 
 The cookie is Starlette's SessionMiddleware: a JSON dict signed with itsdangerous under
-settings.session_secret(), HttpOnly and SameSite=Lax. It holds the user id, the CSRF token
-and pending flash messages; the user's name and role are read from the database on each
-request, so a changed role takes effect at once.
+settings.session_secret(), HttpOnly and SameSite=Lax. It holds the session's random token
+(`sid`), the CSRF token and pending flash messages. The session itself lives in the database
+(services/sessions.py): logout, a password change or a disable deletes it, and it ends after
+AFTERSALE_SESSION_IDLE_MINUTES unused or AFTERSALE_SESSION_MAX_HOURS after login, so a copy of
+the cookie opens nothing once the session is over. The user's name and role are read from the
+database on each request, so a changed role takes effect at once.
 """
 
 from __future__ import annotations
 
 import secrets
-import threading
-import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -21,12 +22,13 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from aftersale.domain.actors import Actor, Role
+from aftersale.entrypoints.client_address import client_address
 from aftersale.entrypoints.web.forms import refuse_unstorable
+from aftersale.services.login_throttle import LoginLimit
 from aftersale.services.runtime import Runtime
-from aftersale.services.users import get_user
+from aftersale.services.sessions import SessionPolicy, end_session, session_user, start_session
 
 COOKIE = "aftersale_session"
-MAX_AGE = 14 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -72,16 +74,35 @@ def session_of(request: Request) -> dict[str, Any]:
     return data
 
 
+def session_policy(request: Request) -> SessionPolicy:
+    """The sessions' idle timeout and absolute age, from the settings."""
+    settings = request.app.state.settings
+    return SessionPolicy(
+        idle=timedelta(minutes=settings.session_idle_minutes),
+        max_age=timedelta(hours=settings.session_max_hours),
+    )
+
+
+def login_limit(request: Request) -> LoginLimit:
+    """The login rate limit, from the settings."""
+    return LoginLimit(attempts=request.app.state.settings.login_attempts)
+
+
+def address_of(request: Request) -> str:
+    """The client's address (X-Forwarded-For only from AFTERSALE_TRUSTED_PROXIES)."""
+    return client_address(request.scope, request.app.state.settings.trusted_networks)
+
+
 def current_user(request: Request) -> WebUser | None:
-    """The logged-in user, if any (read from the database once per request)."""
+    """The logged-in user, if any (its session read from the database once per request)."""
     if hasattr(request.state, "web_user"):
         cached: WebUser | None = request.state.web_user
         return cached
-    uid = session_of(request).get("uid")
+    sid = session_of(request).get("sid")
     user = None
-    if isinstance(uid, str):
-        record = get_user(runtime_of(request), uid)
-        if record is not None and record.disabled_at is None:  # (a disabled user: logged out)
+    if isinstance(sid, str):
+        record = session_user(runtime_of(request), sid, session_policy(request))
+        if record is not None:  # (a disabled user, an ended session: logged out)
             user = WebUser(record.id, record.role, record.name, record.email, record.locale)
     request.state.web_user = user
     return user
@@ -90,15 +111,22 @@ def current_user(request: Request) -> WebUser | None:
 def log_in(request: Request, user: WebUser) -> None:
     """Start a fresh session for the user (a new CSRF token too)."""
     session = session_of(request)
+    old = session.get("sid")
+    if isinstance(old, str):
+        end_session(runtime_of(request), old)
     session.clear()
-    session["uid"] = user.id
+    session["sid"] = start_session(runtime_of(request), user.id, session_policy(request))
     session["csrf"] = secrets.token_urlsafe(32)
     request.state.web_user = user
 
 
 def log_out(request: Request) -> None:
-    """End the session."""
-    session_of(request).clear()
+    """End the session (deleted from the database: a saved copy of the cookie opens nothing)."""
+    session = session_of(request)
+    sid = session.get("sid")
+    if isinstance(sid, str):
+        end_session(runtime_of(request), sid)
+    session.clear()
     request.state.web_user = None
 
 
@@ -171,42 +199,3 @@ def safe_next(url: str | None, default: str = "/") -> str:
     if not url or not url.startswith("/") or url.startswith("//") or "\\" in url:
         return default
     return url
-
-
-class LoginLimiter:
-    """At most `attempts` failed logins per email and IP address in `window` seconds.
-
-    In memory, per process: enough to slow a password guesser down on one server; several
-    processes behind a balancer would share it through the database or a cache instead.
-    """
-
-    def __init__(self, attempts: int = 5, window: float = 15 * 60) -> None:
-        self.attempts = attempts
-        self.window = window
-        self._failures: dict[tuple[str, str], deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
-        times = self._failures.setdefault(key, deque())
-        while times and times[0] <= now - self.window:
-            times.popleft()
-        return times
-
-    def blocked(self, email: str, ip: str) -> bool:
-        """Whether this email and IP have used up their attempts."""
-        with self._lock:
-            return len(self._recent((email.lower(), ip), time.monotonic())) >= self.attempts
-
-    def failed(self, email: str, ip: str) -> None:
-        """Count a failed attempt."""
-        with self._lock:
-            now = time.monotonic()
-            self._recent((email.lower(), ip), now).append(now)
-
-    def succeeded(self, email: str, ip: str) -> None:
-        """Forget the failures after a good login."""
-        with self._lock:
-            self._failures.pop((email.lower(), ip), None)
-
-
-login_limiter = LoginLimiter()
