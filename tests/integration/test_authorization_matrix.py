@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import TypeAdapter
 
 from aftersale.services.dispatch import fan_out
 from aftersale.services.runtime import Runtime
@@ -234,6 +235,17 @@ def route_table(app: FastAPI) -> set[tuple[str, str]]:
     return found
 
 
+def response_models(app: FastAPI) -> dict[tuple[str, str], Any]:
+    """The response model each API route declares (api/models.py), by (method, path)."""
+    found: dict[tuple[str, str], Any] = {}
+    for route in app.routes:
+        for ctx in getattr(route, "effective_route_contexts", list)():
+            if ctx.response_model is not None:
+                for method in getattr(ctx.original_route, "methods", ()):
+                    found[method, ctx.path] = ctx.response_model
+    return found
+
+
 @dataclass
 class World:
     """The parties and one of each resource, all the buyer's and the seller's."""
@@ -424,12 +436,16 @@ def test_authorization_matrix(api: Api, rt: Runtime) -> None:
                         f"got {answer.status_code}"
                     )
     # (the API's last: its DELETE removes the endpoint the pages use)
+    declared = response_models(app)
     for method, path in sorted(API_ROWS, key=lambda r: _order(*r)):
         for who, party in world.parties.items():
             for target in targets(path):
                 want = expected(API_ROWS[method, path], who, target, page=False)
                 answer = api_call(api.http, method, path, party, _ids_for(world, path, target))
                 cells += 1
+                if answer.status_code == 200 and (method, path) in declared:
+                    # the answer is its declared model exactly (models.Shape forbids extras)
+                    TypeAdapter(declared[method, path]).validate_json(answer.content)
                 if not judge(answer, want, method):
                     wrong.append(
                         f"{method} {path} as {who} on {target}: want {want}, got "
