@@ -41,6 +41,10 @@ def create_pg_database(name: str) -> str:
     with admin.connect() as conn:  # type: ignore[attr-defined]
         conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        # a commit need not wait for its WAL to reach the disk (it halves a commit's time
+        # here): nothing in the tests crashes this server (the drills start clusters of their
+        # own, tests/own_pg.py), so no acknowledged write can be lost
+        conn.exec_driver_sql(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     admin.dispose()  # type: ignore[attr-defined]
     url = f"{PG_SERVER}/{name}"
     engine = make_engine(url)
@@ -66,11 +70,16 @@ def pg_url() -> Iterator[str]:
 
 
 def truncate_all(url: str) -> None:
-    """Empty every table of a PostgreSQL test database."""
+    """Empty every table of a PostgreSQL test database: the ones that hold a row (a TRUNCATE
+    costs file operations per table, ~5 ms each; most tests touch a few of the tables)."""
     engine = create_engine(url)
-    names = ", ".join(t.name for t in metadata.sorted_tables)
+    probe = " UNION ALL ".join(
+        f"SELECT '{t.name}' WHERE EXISTS (SELECT 1 FROM {t.name})" for t in metadata.sorted_tables
+    )
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        names = ", ".join(row[0] for row in conn.execute(text(probe)))
+        if names:
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     engine.dispose()
 
 
