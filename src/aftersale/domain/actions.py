@@ -85,7 +85,8 @@ def allowed_actions(order: Order, ctx: Ctx) -> list[str]:
         rejected = any(c.status == CancellationStatus.REJECTED for c in order.cancellations)
         if st in PAID_UNSHIPPED and not pending and not rejected:
             out.append("request_cancellation")
-        if st == S.SHIPPED:
+        # (a shipped order refunded in full, e.g. for non-receipt, has nothing to confirm)
+        if st == S.SHIPPED and not order.fully_refunded:
             out.append("confirm_receipt")
         if order.return_window_open(ctx) and any(
             v > 0 for v in order.returnable_quantities().values()

@@ -57,8 +57,10 @@ class ReplayedOrder(Order):
     timeline, ledger, refunds and deadlines, but no outbox events (history sends no webhooks
     or mails), so none is built."""
 
-    def _record(self, ctx: Ctx, event: str, detail: str, **data: object) -> None:
-        self._note(ctx, event, detail)
+    def _record(
+        self, ctx: Ctx, event: str, detail: str, *, by: str | None = None, **data: object
+    ) -> None:
+        self._note(ctx, event, detail, by=by)
 
 
 ORDER_DEADLINES = frozenset(Order.DEADLINES)

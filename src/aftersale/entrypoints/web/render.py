@@ -8,14 +8,14 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from babel.dates import format_date, format_datetime
-from babel.numbers import format_currency
+from babel.dates import format_datetime
+from babel.numbers import format_currency, format_decimal, format_percent
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
-from aftersale.entrypoints.web import i18n
+from aftersale.entrypoints.web import i18n, order_words, timeline_text
 from aftersale.entrypoints.web.session import csrf_token, current_user, pop_flashes
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -54,19 +54,34 @@ def _as_datetime(value: Any) -> datetime | None:
 
 
 def dt(value: Any, fmt: str = "medium", locale: str | None = None) -> str:
-    """A date and time (UTC) in the user's locale."""
+    """A date and time in the user's locale: one format on every page, the locale's medium
+    format with the time zone (UTC). (`fmt` is kept for old callers and ignored.)"""
     moment = _as_datetime(value)
     if moment is None:
         return ""
     where = locale or i18n.current_locale.get()
-    return f"{format_datetime(moment, fmt, tzinfo=UTC, locale=where)} UTC"
+    return f"{format_datetime(moment, 'medium', tzinfo=UTC, locale=where)} UTC"
 
 
-def date(value: Any, fmt: str = "long", locale: str | None = None) -> str:
-    """A date in the user's locale."""
-    moment = _as_datetime(value)
+def date(value: Any, fmt: str = "medium", locale: str | None = None) -> str:
+    """A moment as the pages write every date (the same format as dt)."""
+    return dt(value, locale=locale)
+
+
+def number(value: Any, locale: str | None = None) -> str:
+    """A number in the user's locale (1,234.5 / 1.234,5)."""
+    if value is None or value == "":
+        return ""
+    return format_decimal(Decimal(str(value)), locale=locale or i18n.current_locale.get())
+
+
+def percent(value: Any, locale: str | None = None, digits: int = 1) -> str:
+    """A fraction (0.25) as a percentage in the user's locale (25 % / 25%)."""
+    if value is None or value == "":
+        return ""
+    pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
     where = locale or i18n.current_locale.get()
-    return "" if moment is None else format_date(moment, fmt, locale=where)
+    return format_percent(Decimal(str(value)), pattern, locale=where)
 
 
 def iso(value: Any) -> str:
@@ -118,9 +133,23 @@ env.globals.update(
     line_total=line_total,
     seconds_left=seconds_left,
     fmt_left=fmt_left,
+    number=number,
+    percent=percent,
+    event_title=timeline_text.event_title,
+    detail_text=timeline_text.detail_text,
+    actor_name=timeline_text.actor_name,
+    refund_reason=timeline_text.refund_reason,
+    resolved_how=timeline_text.resolved_how,
+    order_banner=order_words.banner,
+    order_headline=order_words.headline,
+    main_actions=order_words.main_actions,
+    net_paid=order_words.net_paid,
+    fully_refunded=order_words.fully_refunded,
     LANGUAGES=i18n.LANGUAGES,
 )
-env.filters.update(money=money, dt=dt, date=date, iso=iso, label=label)
+env.filters.update(
+    money=money, dt=dt, date=date, iso=iso, label=label, number=number, percent=percent
+)
 
 
 def render(request: Request, template_name: str, *, status: int = 200, **ctx: Any) -> HTMLResponse:

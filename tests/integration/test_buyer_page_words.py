@@ -1,0 +1,189 @@
+"""The buyer's order page says what is true now: each status and sub-state, built through the
+API on the test clock, is rendered in process and its words checked against the state."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+import httpx
+
+from tests.client import DAY, HOUR, Api, Party
+
+PASSWORD = "words-pass-2026"
+# What a page may never show: internal codes and the words of states the order has left.
+CODES = re.compile(r"\((?:default|order_cancelled|seller_did_not_ship|dispute|return)\)")
+
+
+def _token(page: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found is not None
+    return found[1]
+
+
+def buyer_session(api: Api) -> tuple[Party, httpx.Client]:
+    """A buyer who can log in, and the app's client logged in as them."""
+    buyer = api.user("buyer", password=PASSWORD)
+    http = api.http
+    http.cookies.clear()
+    login = {"email": buyer.email, "password": PASSWORD}
+    done = http.post("/login", data={**login, "csrf_token": _token(http.get("/login").text)})
+    assert done.status_code in (200, 303), done.text
+    return buyer, http
+
+
+def words(http: httpx.Client, order_id: str) -> str:
+    """The order page's text, tags stripped and spaces folded."""
+    page = http.get(f"/orders/{order_id}")
+    assert page.status_code == 200, page.text
+    text = re.sub(r"<script.*?</script>|<style.*?</style>", " ", page.text, flags=re.S)
+    text = html.unescape(re.sub(r"<[^>]+>", " ", text))
+    return re.sub(r"\s+", " ", text)
+
+
+def buttons(http: httpx.Client, order_id: str) -> list[str]:
+    """The labels of the page's buttons and button-like links."""
+    page = http.get(f"/orders/{order_id}").text
+    found = re.findall(r"<button[^>]*>(.*?)</button>|role=\"button\">(.*?)</a>", page, re.S)
+    return [re.sub(r"\s+", " ", a or b).strip() for a, b in found]
+
+
+def post(api: Api, path: str, body: Any, as_: Party) -> dict[str, Any]:
+    """A call that must succeed."""
+    response = api.post(path, body, as_=as_)
+    assert response.status_code in (200, 201, 202), response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def test_unpaid_orders_cancelled_by_the_buyer_or_the_clock_say_nothing_was_charged(
+    api: Api,
+) -> None:
+    buyer, http = buyer_session(api)
+    seller = api.user("seller")
+    unpaid = api.order(buyer, seller)
+    text = words(http, unpaid["id"])
+    assert "This order is waiting for payment." in text
+    assert "Cancel Order" in buttons(http, unpaid["id"])
+
+    post(api, f"/orders/{unpaid['id']}/cancel", {"reason": "changed_mind"}, buyer)
+    text = words(http, unpaid["id"])
+    assert "This order is cancelled. You cancelled it. Nothing was charged." in text
+    assert "refunded" not in text.lower().replace("refunds are", "")
+    assert "Cancel Order" not in buttons(http, unpaid["id"])
+
+    forgotten = api.order(buyer, seller)
+    api.advance(20 * DAY + 60)
+    text = words(http, forgotten["id"])
+    assert "It was not paid within 20 days, so it was closed automatically." in text
+    assert "Nothing was charged." in text and "refunded in full" not in text
+    assert "Cancelled automatically: not paid in time" in text
+
+
+def test_paid_orders_cancelled_every_way_name_their_reason_and_their_refund(api: Api) -> None:
+    buyer, http = buyer_session(api)
+    seller = api.user("seller")
+    by_seller = api.paid_order(buyer, seller)
+    post(api, f"/orders/{by_seller['id']}/seller-cancel", {"reason": "Out of stock"}, seller)
+    text = words(http, by_seller["id"])
+    assert "The seller cancelled it. Their reason: Out of stock. You are being refunded $60.00" in (
+        text
+    )
+    assert "Refund issued (Automatic)" in text and CODES.search(text) is None
+    assert "(the order was cancelled)" in text
+
+    accepted = api.paid_order(buyer, seller)
+    post(api, f"/orders/{accepted['id']}/cancel", {"reason": "changed_mind"}, buyer)
+    text = words(http, accepted["id"])
+    assert "You asked to cancel this order." in text
+    post(api, f"/orders/{accepted['id']}/cancellation/accept", None, seller)
+    text = words(http, accepted["id"])
+    assert "The seller accepted your cancellation request." in text
+    assert "You asked to cancel this order." not in text
+
+    silent = api.paid_order(buyer, seller)
+    post(api, f"/orders/{silent['id']}/cancel", {"reason": "changed_mind"}, buyer)
+    api.advance(72 * HOUR + 60)
+    text = words(http, silent["id"])
+    assert "did not answer your cancellation request in time, so it was accepted automatically" in (
+        text
+    )
+    never_shipped = api.paid_order(buyer, seller)
+    api.advance(7 * DAY + 60)
+    text = words(http, never_shipped["id"])
+    assert "The seller did not ship in time, so the order was cancelled automatically." in text
+    assert "Paid $60.00" in text and "Refunded −$60.00" in text and "Net paid $0.00" in text
+
+
+def test_a_declined_request_is_not_shown_once_the_order_shipped(api: Api) -> None:
+    buyer, http = buyer_session(api)
+    seller = api.user("seller")
+    order = api.paid_order(buyer, seller)
+    post(api, f"/orders/{order['id']}/cancel", {"reason": "changed_mind"}, buyer)
+    post(api, f"/orders/{order['id']}/cancellation/reject", {"reason": "Already packed"}, seller)
+    text = words(http, order["id"])
+    assert "The seller declined your cancellation request." in text and "The order goes on" in text
+    post(api, f"/orders/{order['id']}/ship", {"carrier": "DHL", "tracking_number": "T1"}, seller)
+    text = words(http, order["id"])
+    assert "The seller declined your cancellation request." not in text
+    assert "The order goes on" not in text
+    assert "This order has shipped, so it can no longer be cancelled." in text
+    assert "Confirm receipt" in buttons(http, order["id"])
+    assert "Contact the seller" in text and "There is nothing to do" not in text
+
+
+def test_a_shipped_order_refunded_in_full_for_non_receipt_offers_nothing_more(api: Api) -> None:
+    buyer, http = buyer_session(api)
+    seller = api.user("seller")
+    order = api.shipped_order(buyer, seller)
+    api.advance(10 * DAY + 60)
+    body = {"reason": "not_received", "refund_type": "full", "description": "Never came"}
+    dispute = post(api, f"/orders/{order['id']}/disputes", body, buyer)
+    post(api, f"/disputes/{dispute['id']}/accept", None, seller)
+    text = words(http, order["id"])
+    assert "Refunded in full" in text
+    assert "This order is refunded in full." in text and "nothing more to do" in text
+    assert "Once it is delivered" not in text and "return items" not in text
+    assert "Purchase protection left" not in text and "Why can't I cancel?" not in text
+    assert "Confirm receipt" not in buttons(http, order["id"])
+    assert "Paid $60.00 Refunded −$60.00 Net paid $0.00" in text
+    assert (
+        "Dispute resolved (Seller) Dispute resolved as the seller accepted the buyer's request"
+        in text
+    )
+    assert "There is nothing to do on this order right now." in text
+    assert "Contact the seller" not in text and CODES.search(text) is None
+
+
+def test_a_dispute_the_seller_ignores_is_resolved_in_words_not_codes(api: Api) -> None:
+    buyer, http = buyer_session(api)
+    seller = api.user("seller")
+    order = api.delivered_order(buyer, seller)
+    text = words(http, order["id"])
+    assert "This order has been delivered." in text
+    assert "If something is wrong, you can return items or open a dispute." in text
+    body = {"reason": "damaged", "refund_type": "partial", "amount": "12.50", "description": "x"}
+    post(api, f"/orders/{order['id']}/disputes", body, buyer)
+    api.advance(5 * DAY + 60)
+    text = words(http, order["id"])
+    assert "The seller did not answer in time, so you won the dispute." in text
+    assert "Dispute resolved automatically, as the seller did not answer in time" in text
+    assert "(default)" not in text and "Refund issued (Automatic)" in text
+
+
+def test_return_cards_name_products_and_a_completed_order_says_so(api: Api) -> None:
+    buyer, http = buyer_session(api)
+    seller = api.user("seller")
+    order = api.delivered_order(buyer, seller)
+    body = {"reason": "damaged", "items": [{"sku": "SKU-1", "quantity": 1}], "condition": "used"}
+    ret = post(api, f"/orders/{order['id']}/returns", body, buyer)
+    post(api, f"/returns/{ret['id']}/reject", {"reason": "Used"}, seller)
+    text = words(http, order["id"])
+    assert "Lamp × 1" in text and "SKU-1 × 1" not in text
+    api.advance(16 * DAY)
+    text = words(http, order["id"])
+    assert "This order is complete." in text
+    assert "There is nothing to do on this order right now." in text
+    assert "Contact the seller" not in text
+    assert re.search(r"Completed; \$\d+\.\d\d released to the seller", text)
