@@ -187,3 +187,26 @@ def test_return_cards_name_products_and_a_completed_order_says_so(api: Api) -> N
     assert "There is nothing to do on this order right now." in text
     assert "Contact the seller" not in text
     assert re.search(r"Completed; \$\d+\.\d\d released to the seller", text)
+
+
+def test_in_spanish_the_timeline_the_outcome_and_the_totals_are_spanish(api: Api) -> None:
+    buyer, http = buyer_session(api)
+    seller = api.user("seller")
+    http.cookies.set("lang", "es")
+    order = api.delivered_order(buyer, seller)
+    body = {"reason": "damaged", "refund_type": "partial", "amount": "12.50", "description": "x"}
+    post(api, f"/orders/{order['id']}/disputes", body, buyer)
+    api.advance(5 * DAY + 60)
+    text = words(http, order["id"])
+    assert (
+        "Disputa resuelta (Automático) Disputa resuelta automáticamente, porque el vendedor "
+        in (text)
+    )
+    assert "reembolso de 12,50 US$" in text
+    assert "El vendedor no respondió a tiempo, así que ganaste la disputa." in text
+    assert "Pedido realizado (Plataforma) Pedido realizado: 60,00 US$" in text
+    assert "Enviado con DHL, seguimiento TRK1" in text
+    assert "Pagado neto 47,50 US$" in text
+    for english in ("Dispute resolved", "Refund of", "Order placed", "Shipped with", "Paid "):
+        assert english not in text, english
+    http.cookies.delete("lang")

@@ -99,7 +99,9 @@ class DisputeRules(OrderState):
         if refund_type == "full":
             return None
         if amount is None:
-            raise ValidationFailed("enter the amount you are asking for", field="amount")
+            raise ValidationFailed(
+                "enter the amount you are asking for, like 12.50", field="amount"
+            )
         return parse_amount(amount, self.currency)
 
     def _requested(self, asked: Decimal | None) -> Decimal:

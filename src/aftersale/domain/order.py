@@ -128,7 +128,7 @@ def _days(value: object, field: str, default: int, most: int) -> int:
 def _parse_items(items: object, currency: str) -> list[OrderLine]:
     """Validate order lines: unique SKUs, whole quantities, exact prices."""
     if not isinstance(items, list) or not 1 <= len(items) <= 200:
-        raise ValidationFailed("items must be a list of 1 to 200 lines", field="items")
+        raise ValidationFailed("add at least one line to the order (at most 200)", field="items")
     lines: list[OrderLine] = []
     for raw in items:
         if not isinstance(raw, dict):

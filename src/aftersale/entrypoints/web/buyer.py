@@ -116,19 +116,17 @@ async def _act(
 
     A refusal of a form's input shows the order page again with that form open, filled as
     it was sent and the error in plain words beside its field (a refusal of the action
-    itself is a message at the top)."""
+    itself is a message at the top of the order page)."""
     try:
         result = await run_in_threadpool(action)
     except NotFound as exc:
         raise _not_found() from exc
     except DomainError as exc:
         locale = locale_of(request)
-        if not form_name:
+        error = field_error(exc, locale) if form_name else {"field": None}
+        if error["field"] is None:  # the action itself was refused: a message, and back
             flash(request, message_for(exc, locale), kind="error")
             return RedirectResponse(f"/orders/{order_id}", status_code=303)
-        error = field_error(exc, locale)
-        if error["field"] is None:
-            flash(request, error["message"], kind="error")
         state = FormState(form_name, form or {}, error)
         return _order_response(request, user, order_id, status=form_status(exc), form=state)
     else:

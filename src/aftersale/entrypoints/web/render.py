@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from babel import Locale
 from babel.dates import format_datetime
 from babel.numbers import format_currency, format_decimal, format_percent
 from fastapi import Request
@@ -23,7 +24,7 @@ templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 _request: ContextVar[Request | None] = ContextVar("aftersale_web_request", default=None)
 
 
-def money(value: Any, currency: str | None = None) -> str:
+def money(value: Any, currency: str | None = None, locale: str | None = None) -> str:
     """Money ({"amount", "currency"} or a Decimal with its currency) in the user's locale."""
     if value is None:
         return ""
@@ -34,7 +35,7 @@ def money(value: Any, currency: str | None = None) -> str:
         amount = Decimal(str(value))
     except (InvalidOperation, ValueError):
         return str(value)
-    return format_currency(amount, currency or "USD", locale=i18n.current_locale.get())
+    return format_currency(amount, currency or "USD", locale=locale or i18n.current_locale.get())
 
 
 def line_total(unit_price: dict[str, str], quantity: int) -> dict[str, str]:
@@ -79,9 +80,11 @@ def percent(value: Any, locale: str | None = None, digits: int = 1) -> str:
     """A fraction (0.25) as a percentage in the user's locale (25 % / 25%)."""
     if value is None or value == "":
         return ""
-    pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
     where = locale or i18n.current_locale.get()
-    return format_percent(Decimal(str(value)), pattern, locale=where)
+    # the locale's own pattern ("#,##0%", "#,##0 %"), with a fixed number of decimals
+    pattern = Locale.parse(where).percent_formats[None].pattern
+    fixed = pattern.replace("#,##0", "#,##0" + ("." + "0" * digits if digits else ""), 1)
+    return format_percent(Decimal(str(value)), fixed, locale=where)
 
 
 def iso(value: Any) -> str:

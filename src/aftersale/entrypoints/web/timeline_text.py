@@ -176,7 +176,7 @@ def _fill(name: str, value: str, locale: str | None) -> str:
 
     if name == "money":
         amount, currency = value.rsplit(" ", 1)
-        return money(amount, currency)
+        return money(amount, currency, locale=locale)
     if name == "date":
         where = locale or current_locale.get()
         return format_date(datetime.fromisoformat(value).date(), "medium", locale=where)
