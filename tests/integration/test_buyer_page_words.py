@@ -8,7 +8,9 @@ import re
 from typing import Any
 
 import httpx
+import pytest
 
+from aftersale.entrypoints.web.timeline_text import EVENT_TITLES, sentence_of
 from tests.client import DAY, HOUR, Api, Party
 
 PASSWORD = "words-pass-2026"
@@ -31,6 +33,20 @@ def buyer_session(api: Api) -> tuple[Party, httpx.Client]:
     done = http.post("/login", data={**login, "csrf_token": _token(http.get("/login").text)})
     assert done.status_code in (200, 303), done.text
     return buyer, http
+
+
+@pytest.fixture(autouse=True)
+def every_timeline_line_is_known(api: Api) -> Any:
+    """After each walk: every timeline entry of every order it made has words in the pages'
+    catalog (its event a title, its detail one of the sentences the pages translate)."""
+    yield
+    orders = api.ok(api.get("/orders", as_=api.admin, limit=200))["items"]
+    assert orders
+    for listed in orders:
+        order = api.get_order(listed["id"], api.admin)
+        for entry in order["timeline"]:
+            assert entry["event"] in EVENT_TITLES, entry
+            assert sentence_of(entry["detail"]) is not None, entry
 
 
 def words(http: httpx.Client, order_id: str) -> str:

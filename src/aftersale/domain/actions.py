@@ -131,7 +131,8 @@ def dispute_actions(order: Order, dispute: Dispute, ctx: Ctx) -> list[str]:
     if role == SE and st == D.OPEN:
         out += ["accept", "reject", "propose"]
     elif role == B and st == D.SELLER_RESPONDED:
-        if dispute.proposed_amount is not None:
+        # (an offer above what is still refundable, after a goodwill refund, cannot be taken)
+        if dispute.proposed_amount is not None and dispute.proposed_amount <= order.refundable:
             out.append("accept_proposal")
         if dispute.rounds < order.policy.dispute_rounds:
             out.append("modify")

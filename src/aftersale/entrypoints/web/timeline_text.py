@@ -186,6 +186,12 @@ def _fill(name: str, value: str, locale: str | None) -> str:
     return _words(value, locale)
 
 
+def sentence_of(detail: Any) -> str | None:
+    """The sentence a stored detail was written from (None: none matches)."""
+    text = str(detail or "")
+    return next((s for s, pattern in _patterns() if pattern.match(text)), None)
+
+
 def detail_text(detail: Any, locale: str | None = None) -> str:
     """A stored timeline detail in the page's language (as written if no sentence matches)."""
     text = str(detail or "")
