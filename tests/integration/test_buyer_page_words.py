@@ -226,3 +226,68 @@ def test_in_spanish_the_timeline_the_outcome_and_the_totals_are_spanish(api: Api
     for english in ("Dispute resolved", "Refund of", "Order placed", "Shipped with", "Paid "):
         assert english not in text, english
     http.cookies.delete("lang")
+
+
+def test_a_refused_return_form_comes_back_open_filled_with_plain_words_beside_the_items(
+    api: Api,
+) -> None:
+    buyer, http = buyer_session(api)
+    seller = api.user("seller")
+    order = api.delivered_order(buyer, seller)
+    page = http.get(f"/orders/{order['id']}").text
+    form = {
+        "csrf_token": _token(page),
+        "sku_1": "SKU-1",
+        "qty_1": "0",
+        "sku_2": "SKU-2",
+        "qty_2": "0",
+        "reason": "defective",
+        "condition": "opened_unused",
+        "description": "Flickers after a minute",
+    }
+    sent = http.post(f"/orders/{order['id']}/returns", data=form)
+    assert sent.status_code == 422
+    text = sent.text
+    assert '<details class="form-panel" id="return-panel" open>' in text
+    assert (
+        '<p class="field-error" id="return-items-error" role="alert">Choose at least one item and '
+        "how many (at most what you can still return).</p>"
+    ) in text
+    assert ">Flickers after a minute</textarea>" in text
+    assert '<option value="defective" selected>' in text
+    assert '<option value="opened_unused" selected>' in text
+    assert api.get_order(order["id"], buyer)["returns"] == []
+    form["qty_2"] = "2"
+    done = http.post(f"/orders/{order['id']}/returns", data=form, follow_redirects=False)
+    assert done.status_code == 303
+    assert api.get_order(order["id"], buyer)["returns"][0]["items"] == [
+        {"sku": "SKU-2", "quantity": 2}
+    ]
+    # (in Spanish, the same error in Spanish)
+    http.cookies.set("lang", "es")
+    form["qty_2"] = "0"
+    again = http.post(f"/orders/{order['id']}/returns", data=form)
+    assert "Elige al menos un artículo y cuántos" in again.text
+    http.cookies.delete("lang")
+
+
+def test_api_details_speak_plainly_and_keep_their_codes(api: Api) -> None:
+    buyer, seller = api.user("buyer"), api.user("seller")
+    order = api.delivered_order(buyer, seller)
+    bad = api.http.post(
+        f"/api/v1/orders/{order['id']}/disputes",
+        content=b'{"reason": x}',
+        headers={**buyer.headers, "Content-Type": "application/json"},
+    )
+    body = api.problem(bad, 422, "validation_error")
+    assert body["detail"] == "the body is not valid JSON (the error is at character 11)"
+    partial = {"reason": "damaged", "refund_type": "partial", "description": "x"}
+    body = api.problem(
+        api.post(f"/orders/{order['id']}/disputes", partial, as_=buyer), 422, "validation_error"
+    )
+    assert body["detail"] == "enter the amount you are asking for, like 12.50"
+    empty = {"reason": "damaged", "items": [], "condition": "used"}
+    body = api.problem(
+        api.post(f"/orders/{order['id']}/returns", empty, as_=buyer), 422, "validation_error"
+    )
+    assert body["detail"] == "add at least one item (at most 100)"

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from babel import Locale
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal, format_percent
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -64,9 +64,17 @@ def dt(value: Any, fmt: str = "medium", locale: str | None = None) -> str:
     return f"{format_datetime(moment, 'medium', tzinfo=UTC, locale=where)} UTC"
 
 
+NAMED_WIDTHS = frozenset({"short", "medium", "long", "full"})
+
+
 def date(value: Any, fmt: str = "medium", locale: str | None = None) -> str:
-    """A moment as the pages write every date (the same format as dt)."""
-    return dt(value, locale=locale)
+    """A moment as the pages write every date (the same format as dt); an explicit CLDR
+    pattern ("d MMM", for a chart's axis) is a short label in the user's locale."""
+    if fmt in NAMED_WIDTHS:
+        return dt(value, locale=locale)
+    moment = _as_datetime(value)
+    where = locale or i18n.current_locale.get()
+    return "" if moment is None else format_date(moment, fmt, locale=where)
 
 
 def number(value: Any, locale: str | None = None) -> str:
@@ -142,6 +150,7 @@ env.globals.update(
     detail_text=timeline_text.detail_text,
     actor_name=timeline_text.actor_name,
     refund_reason=timeline_text.refund_reason,
+    known_words=timeline_text.known_words,
     resolved_how=timeline_text.resolved_how,
     order_banner=order_words.banner,
     order_headline=order_words.headline,

@@ -166,8 +166,14 @@ def _patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
     return tuple((s, _pattern(s)) for s in SENTENCES)
 
 
-def _words(value: str, locale: str | None) -> str:
-    return translate(value, locale) if value in INNER_WORDS else value
+def known_words(value: Any, locale: str | None = None) -> str:
+    """Words the domain wrote (a reason, an automatic note) translated; anyone's own words as
+    written."""
+    text = str(value or "")
+    return translate(text, locale) if text in INNER_WORDS else text
+
+
+_words = known_words
 
 
 def _fill(name: str, value: str, locale: str | None) -> str:
