@@ -37,3 +37,18 @@ def test_a_timeline_line_is_shown_in_the_page_language_with_local_money_and_date
     assert timeline_text.detail_text("Something new happened", "es") == "Something new happened"
     assert timeline_text.event_title("dispute_resolved", "es") == "Disputa resuelta"
     assert timeline_text.actor_name("system", "en") == "Automatic"
+
+
+def test_the_dashboards_chart_writes_its_percentages_in_the_locale() -> None:
+    from aftersale.entrypoints.web import charts
+
+    args = {
+        "title": "t",
+        "desc": "d",
+        "labels": ["a", "b"],
+        "series": [("Cancelled", [40.0, 12.5])],
+    }
+    spanish = str(charts.line_chart(**args, locale="es"))  # type: ignore[arg-type]
+    english = str(charts.line_chart(**args))  # type: ignore[arg-type]
+    assert "<title>Cancelled: 40,0\xa0%</title>" in spanish and ">37,5\xa0%<" in spanish
+    assert "<title>Cancelled: 12.5%</title>" in english and ">50%<" in english
