@@ -268,6 +268,13 @@ def test_a_refused_return_form_comes_back_open_filled_with_plain_words_beside_th
     form["qty_2"] = "0"
     again = http.post(f"/orders/{order['id']}/returns", data=form)
     assert "Elige al menos un artículo y cuántos" in again.text
+    # a refused action (receipt of an order already delivered) in Spanish too, not the rule's
+    # English detail
+    late = http.post(
+        f"/orders/{order['id']}/confirm-receipt", data={"csrf_token": form["csrf_token"]}
+    )
+    assert "Esto ya no es posible: el pedido ha cambiado" in late.text
+    assert "only a shipped order" not in late.text
     http.cookies.delete("lang")
 
 

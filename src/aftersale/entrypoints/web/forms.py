@@ -11,7 +11,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from aftersale.domain.errors import DomainError, ValidationFailed
 from aftersale.domain.validate import storable
-from aftersale.entrypoints.web.i18n import ERROR_MESSAGES, translate
+from aftersale.entrypoints.web.i18n import ERROR_MESSAGES, detail_in, translate
 
 # What a refused field means for the person filling the form, by the field's name.
 FIELD_MESSAGES = {
@@ -43,17 +43,15 @@ class FormState:
 def field_error(exc: DomainError, locale: str | None = None) -> dict[str, str | None]:
     """The form field a refusal is about (None: the action, not a field) and what to say."""
     name = exc.field
-    if exc.code in ERROR_MESSAGES:
+    if exc.code == "payload_too_large":
+        name, words = "file", ERROR_MESSAGES[exc.code]
+    elif exc.code in ERROR_MESSAGES:
         words = ERROR_MESSAGES[exc.code]
         name = "amount" if exc.code == "refund_exceeds_paid" else None
-    elif exc.code == "payload_too_large":
-        name, words = "file", FIELD_MESSAGES["file"]
     elif name in FIELD_MESSAGES:
         words = FIELD_MESSAGES[name]
     else:
-        detail = str(exc.detail)
-        text = translate("This could not be done: %(detail)s", locale, detail=detail)
-        return {"field": None, "message": text}
+        return {"field": None, "message": detail_in(str(exc.detail), locale)}
     shown = FIELD_ALIASES.get(name, name) if name else None
     return {"field": shown, "message": translate(words, locale)}
 

@@ -157,7 +157,22 @@ ERROR_MESSAGES = {
     "dispute_limit_reached": "This order already has as many disputes as an order may have.",
     "concurrent_modification": "The order changed at the same moment. Please try again.",
     "forbidden": "Your account cannot do this.",
+    "invalid_state": (
+        "This is no longer possible: the order has moved on since the page was shown. The "
+        "page now shows where it stands."
+    ),
+    "no_pending_cancellation": "There is no cancellation request waiting for an answer.",
+    "cancellation_pending": "The cancellation request must be answered first.",
+    "payload_too_large": "The file is too large: at most 5 MB.",
 }
+
+
+def detail_in(detail: str, locale: str | None = None) -> str:
+    """A rule's own detail inside a sentence of the page: as written in English; in another
+    language, a plain sentence in that language instead (the details are English)."""
+    if (locale or current_locale.get()) == DEFAULT:
+        return translate("This could not be done: %(detail)s", locale, detail=detail)
+    return translate("This could not be done. Please check what you entered and try again.", locale)
 
 
 def message_for(exc: Exception, locale: str | None = None) -> str:
@@ -165,5 +180,4 @@ def message_for(exc: Exception, locale: str | None = None) -> str:
     code = str(getattr(exc, "code", ""))
     if code in ERROR_MESSAGES:
         return translate(ERROR_MESSAGES[code], locale)
-    detail = str(getattr(exc, "detail", exc))
-    return translate("This could not be done: %(detail)s", locale, detail=detail)
+    return detail_in(str(getattr(exc, "detail", exc)), locale)
