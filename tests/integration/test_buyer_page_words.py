@@ -24,15 +24,20 @@ def _token(page: str) -> str:
     return found[1]
 
 
+def session_of(api: Api, party: Party) -> httpx.Client:
+    """The app's client, logged in as a party made with PASSWORD."""
+    http = api.http
+    http.cookies.clear()
+    login = {"email": party.email, "password": PASSWORD}
+    done = http.post("/login", data={**login, "csrf_token": _token(http.get("/login").text)})
+    assert done.status_code in (200, 303), done.text
+    return http
+
+
 def buyer_session(api: Api) -> tuple[Party, httpx.Client]:
     """A buyer who can log in, and the app's client logged in as them."""
     buyer = api.user("buyer", password=PASSWORD)
-    http = api.http
-    http.cookies.clear()
-    login = {"email": buyer.email, "password": PASSWORD}
-    done = http.post("/login", data={**login, "csrf_token": _token(http.get("/login").text)})
-    assert done.status_code in (200, 303), done.text
-    return buyer, http
+    return buyer, session_of(api, buyer)
 
 
 @pytest.fixture(autouse=True)
@@ -189,12 +194,14 @@ def test_a_dispute_the_seller_ignores_is_resolved_in_words_not_codes(api: Api) -
 
 
 def test_return_cards_name_products_and_a_completed_order_says_so(api: Api) -> None:
-    buyer, http = buyer_session(api)
-    seller = api.user("seller")
+    buyer, seller = api.user("buyer", password=PASSWORD), api.user("seller", password=PASSWORD)
     order = api.delivered_order(buyer, seller)
     body = {"reason": "damaged", "items": [{"sku": "SKU-1", "quantity": 1}], "condition": "used"}
     ret = post(api, f"/orders/{order['id']}/returns", body, buyer)
+    seller_page = session_of(api, seller).get(f"/seller/orders/{order['id']}").text
+    assert "1 × Lamp" in seller_page
     post(api, f"/returns/{ret['id']}/reject", {"reason": "Used"}, seller)
+    http = session_of(api, buyer)
     text = words(http, order["id"])
     assert "Lamp × 1" in text and "SKU-1 × 1" not in text
     api.advance(16 * DAY)

@@ -117,6 +117,11 @@ def fmt_left(seconds: float) -> str:
     return f"{days}{i18n.translate('d')} {clock}" if days else clock
 
 
+def item_title(order: dict[str, Any], sku: str) -> str:
+    """The product name of an order line, by its SKU (the SKU if the order has no such line)."""
+    return next((str(i["title"]) for i in order.get("items", []) if i["sku"] == sku), sku)
+
+
 def csrf_input() -> Markup:
     """The hidden CSRF field every POST form carries."""
     request = _request.get()
@@ -142,6 +147,7 @@ env.globals.update(
     csrf_input=csrf_input,
     label=label,
     line_total=line_total,
+    item_title=item_title,
     seconds_left=seconds_left,
     fmt_left=fmt_left,
     number=number,
