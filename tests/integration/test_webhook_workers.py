@@ -125,7 +125,9 @@ def test_two_workers_deliver_each_of_2000_events_exactly_once(
         assert len(events) == 2000
         # an answer slower than the attempt's timeout is retried, rightly (at least once): on a
         # loaded box a 2 s timeout did that, so this test, about sharing, allows 15 s
-        workers = [start_worker(pg_only_url, tmp_path, f"w{i}", timeout="15") for i in range(2)]
+        workers = [
+            start_worker(pg_only_url, tmp_path, f"w{i}", timeout="15") for i in range(2)
+        ]
         try:
             receiver.wait_for(2000, timeout=240)
             time.sleep(1.5)  # time for any duplicate to show
