@@ -305,3 +305,45 @@ def test_api_details_speak_plainly_and_keep_their_codes(api: Api) -> None:
         api.post(f"/orders/{order['id']}/returns", empty, as_=buyer), 422, "validation_error"
     )
     assert body["detail"] == "add at least one item (at most 100)"
+
+
+def test_packed_escalated_decided_and_returned_orders_say_where_they_stand(api: Api) -> None:
+    buyer, http = buyer_session(api)
+    seller = api.user("seller")
+    packed = api.paid_order(buyer, seller)
+    post(api, f"/orders/{packed['id']}/pack", None, seller)
+    text = words(http, packed["id"])
+    assert "Request Order Cancellation" in buttons(http, packed["id"])
+    assert "This order is cancelled." not in text and "has shipped" not in text
+    assert "Time left for the seller to ship" in text
+
+    order = api.delivered_order(buyer, seller)
+    body = {"reason": "damaged", "refund_type": "partial", "amount": "20.00", "description": "x"}
+    dispute = post(api, f"/orders/{order['id']}/disputes", body, buyer)
+    post(api, f"/disputes/{dispute['id']}/propose", {"amount": "5.00"}, seller)
+    post(api, f"/disputes/{dispute['id']}/escalate", None, buyer)
+    text = words(http, order["id"])
+    assert "Dispute escalated (Buyer) The buyer escalated the dispute to the platform" in text
+    decision = {"refund_amount": "15.00", "note": "Photos show the crack"}
+    post(api, f"/disputes/{dispute['id']}/resolve", decision, api.admin)
+    text = words(http, order["id"])
+    assert (
+        "Refund of $15.00 — The platform decided. The platform's note: Photos show the crack"
+        in (text)
+    )
+    assert "Dispute resolved (Platform) Dispute resolved by the platform: refund of $15.00" in text
+    assert "Paid $60.00 Refunded −$15.00 Net paid $45.00" in text
+
+    items = [{"sku": "SKU-2", "quantity": 1}]
+    ret = post(
+        api,
+        f"/orders/{order['id']}/returns",
+        {"reason": "defective", "items": items, "condition": "opened_unused"},
+        buyer,
+    )
+    post(api, f"/returns/{ret['id']}/approve", None, seller)
+    post(api, f"/returns/{ret['id']}/ship", {"carrier": "UPS", "tracking_number": "R1"}, buyer)
+    post(api, f"/returns/{ret['id']}/receive", {"condition_ok": True}, seller)
+    text = words(http, order["id"])
+    assert "Bulb × 1" in text and "Return received (Seller) Return inspected and accepted" in text
+    assert "Refund issued (Automatic) Refund of $5.00 created (the returned items)" in text
