@@ -184,6 +184,7 @@ def test_a_dispute_the_seller_ignores_is_resolved_in_words_not_codes(api: Api) -
     text = words(http, order["id"])
     assert "This order has been delivered." in text
     assert "If something is wrong, you can return items or open a dispute." in text
+    assert "Why can't I cancel?" not in text and "After delivery" not in text
     body = {"reason": "damaged", "refund_type": "partial", "amount": "12.50", "description": "x"}
     post(api, f"/orders/{order['id']}/disputes", body, buyer)
     api.advance(5 * DAY + 60)
