@@ -243,6 +243,6 @@ def test_the_timeline_records_each_step_of_a_cancellation_with_its_actor(api: Ap
         ("cancellation_requested", "buyer"),
         ("cancellation_accepted", "seller"),
         ("cancelled", "seller"),
-        ("refund_created", "seller"),
+        ("refund_created", "system"),
     ]
     assert "60.00 USD" in done["timeline"][-1]["detail"]

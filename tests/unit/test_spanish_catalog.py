@@ -14,7 +14,20 @@ from aftersale.entrypoints.web.render import env
 WEB = Path(i18n.__file__).parent
 CALLS = {"translate", "ntranslate", "_t"}
 # Tables of messages translated when shown: dict values, or the last item of each pair.
-TABLES = {"ERRORS", "ERROR_MESSAGES", "EXTRA_CAUSES", "DISPUTE_STEPS", "TABS"}
+TABLES = {
+    "ERRORS",
+    "ERROR_MESSAGES",
+    "EXTRA_CAUSES",
+    "DISPUTE_STEPS",
+    "TABS",
+    "FIELD_MESSAGES",
+    "EVENT_TITLES",
+    "ACTORS",
+    "SENTENCES",
+    "INNER_WORDS",
+    "REFUND_REASONS",
+    "RESOLUTIONS",
+}
 
 
 def _table_texts(value: ast.expr) -> list[ast.expr]:

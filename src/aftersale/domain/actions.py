@@ -86,7 +86,8 @@ def allowed_actions(order: Order, ctx: Ctx) -> list[str]:
         rejected = any(c.status == CancellationStatus.REJECTED for c in order.cancellations)
         if st in PAID_UNSHIPPED and not pending and not rejected:
             out.append("request_cancellation")
-        if st == S.SHIPPED:
+        # (a shipped order refunded in full, e.g. for non-receipt, has nothing to confirm)
+        if st == S.SHIPPED and not order.fully_refunded:
             out.append("confirm_receipt")
         if order.return_window_open(ctx) and any(
             v > 0 for v in order.returnable_quantities().values()
@@ -131,7 +132,8 @@ def dispute_actions(order: Order, dispute: Dispute, ctx: Ctx) -> list[str]:
     if role == SE and st == D.OPEN:
         out += ["accept", "reject", "propose"]
     elif role == B and st == D.SELLER_RESPONDED:
-        if dispute.proposed_amount is not None:
+        # (an offer above what is still refundable, after a goodwill refund, cannot be taken)
+        if dispute.proposed_amount is not None and dispute.proposed_amount <= order.refundable:
             out.append("accept_proposal")
         if dispute.rounds < order.policy.dispute_rounds:
             out.append("modify")

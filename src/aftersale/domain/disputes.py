@@ -16,6 +16,13 @@ from aftersale.domain.validate import text
 
 S = OrderStatus
 D = DisputeStatus
+# How a dispute came to be resolved, in words for the timeline (by `resolved_by`).
+RESOLVED_HOW = {
+    "default": "automatically, as the seller did not answer in time",
+    "buyer_accepted": "as the buyer accepted the seller's offer",
+    "seller_accepted": "as the seller accepted the buyer's request",
+    "platform": "by the platform",
+}
 NOT_SHIPPED = frozenset({S.AWAITING_PAYMENT, S.AWAITING_FULFILLMENT, S.AWAITING_SHIPMENT})
 
 
@@ -92,7 +99,9 @@ class DisputeRules(OrderState):
         if refund_type == "full":
             return None
         if amount is None:
-            raise ValidationFailed("enter the amount you are asking for", field="amount")
+            raise ValidationFailed(
+                "enter the amount you are asking for, like 12.50", field="amount"
+            )
         return parse_amount(amount, self.currency)
 
     def _requested(self, asked: Decimal | None) -> Decimal:
@@ -166,7 +175,7 @@ class DisputeRules(OrderState):
         self._record(
             ctx,
             "dispute_resolved",
-            f"Dispute resolved ({by}): refund of {amount} {self.currency}",
+            f"Dispute resolved {RESOLVED_HOW.get(by, by)}: refund of {amount} {self.currency}",
             dispute_id=dispute.id,
         )
         refund = self._issue_refund(

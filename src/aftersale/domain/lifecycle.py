@@ -89,6 +89,8 @@ class LifecycleRules(OrderState):
         """The order reached the buyer (carrier event or the buyer's confirmation)."""
         if self.status != S.SHIPPED:
             raise InvalidState(f"the order is {self.status}; only a shipped order can be delivered")
+        if ctx.actor.role == "buyer" and self.fully_refunded:
+            raise InvalidState("the order is refunded in full, so there is no receipt to confirm")
         self._move(S.DELIVERED, ctx)
         self.delivered_at = ctx.now
         self._schedule("order_complete", self.id, self.completion_due())

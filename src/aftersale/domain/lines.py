@@ -89,19 +89,17 @@ def line_key(line: OrderLine) -> tuple[Any, ...]:
 def parse_quantities(items: object) -> dict[str, int]:
     """Validate [{"sku", "quantity"}] lines and add up quantities per SKU."""
     if not isinstance(items, list) or not items or len(items) > 100:
-        raise ValidationFailed("choose between 1 and 100 items", field="items")
+        raise ValidationFailed("add at least one item (at most 100)", field="items")
     wanted: dict[str, int] = {}
     for line in items:
         if not isinstance(line, dict):
-            raise ValidationFailed("each item needs a sku and a quantity", field="items")
+            raise ValidationFailed("each item needs its SKU and a quantity", field="items")
         sku: Any = line.get("sku")
         qty: Any = line.get("quantity")
         if not isinstance(sku, str) or not sku:
-            raise ValidationFailed("each item needs a sku", field="items")
+            raise ValidationFailed("each item needs its SKU", field="items")
         if isinstance(qty, bool) or not isinstance(qty, int) or qty < 1:
-            raise ValidationFailed(
-                "each quantity must be a whole number of 1 or more", field="items"
-            )
+            raise ValidationFailed("each quantity must be a whole number, 1 or more", field="items")
         wanted[sku] = wanted.get(sku, 0) + qty
     return wanted
 

@@ -57,8 +57,10 @@ class ReplayedOrder(Order):
     timeline, ledger, refunds and deadlines, but no outbox events (history sends no webhooks
     or mails), so none is built."""
 
-    def _record(self, ctx: Ctx, event: str, detail: str, **data: object) -> None:
-        self._note(ctx, event, detail)
+    def _record(
+        self, ctx: Ctx, event: str, detail: str, *, by: str | None = None, **data: object
+    ) -> None:
+        self._note(ctx, event, detail, by=by)
 
 
 ORDER_DEADLINES = frozenset(Order.DEADLINES)
@@ -126,7 +128,7 @@ def _days(value: object, field: str, default: int, most: int) -> int:
 def _parse_items(items: object, currency: str) -> list[OrderLine]:
     """Validate order lines: unique SKUs, whole quantities, exact prices."""
     if not isinstance(items, list) or not 1 <= len(items) <= 200:
-        raise ValidationFailed("items must be a list of 1 to 200 lines", field="items")
+        raise ValidationFailed("add at least one line to the order (at most 200)", field="items")
     lines: list[OrderLine] = []
     for raw in items:
         if not isinstance(raw, dict):

@@ -59,6 +59,16 @@ BUYER, ESCROW, IN_TRANSIT, SELLER, PLATFORM = (
 
 OrderItem = OrderLine  # (the older name)
 
+# Why a refund was made, in words for the timeline (by the refund's reason code).
+REFUND_WHY = {
+    "order_cancelled": "the order was cancelled",
+    "seller_did_not_ship": "the seller did not ship in time",
+    "items_cancelled": "the seller cancelled items",
+    "return": "the returned items",
+    "dispute": "the dispute",
+    "goodwill": "a goodwill gesture",
+}
+
 
 @dataclass(eq=False)
 class OrderState:
@@ -115,6 +125,11 @@ class OrderState:
         return self.paid_amount - self.refunded_amount - self.released_amount
 
     @property
+    def fully_refunded(self) -> bool:
+        """Whether everything paid has been refunded (or is being refunded)."""
+        return self.paid_amount > 0 and self.refunded_amount >= self.paid_amount
+
+    @property
     def cancellation(self) -> CancellationRequest | None:
         """The latest cancellation request, if any."""
         return self.cancellations[-1] if self.cancellations else None
@@ -149,9 +164,11 @@ class OrderState:
         self.status = to
         self.updated_at = ctx.now
 
-    def _record(self, ctx: Ctx, event: str, detail: str, **data: object) -> None:
-        """Add a timeline entry and an outbox event for what just happened."""
-        self._note(ctx, event, detail)
+    def _record(
+        self, ctx: Ctx, event: str, detail: str, *, by: str | None = None, **data: object
+    ) -> None:
+        """Add a timeline entry (shown as `by`'s, default the actor's) and an outbox event."""
+        self._note(ctx, event, detail, by=by)
         self.new_events.append(
             Event(
                 type=f"order.{event}",
@@ -161,14 +178,14 @@ class OrderState:
             )
         )
 
-    def _note(self, ctx: Ctx, event: str, detail: str) -> None:
-        """Add a timeline entry for what just happened."""
+    def _note(self, ctx: Ctx, event: str, detail: str, *, by: str | None = None) -> None:
+        """Add a timeline entry for what just happened (shown as `by`'s, default the actor's)."""
         self.updated_at = ctx.now
         self.timeline.append(
             TimelineEntry(
                 order_id=self.id,
                 at=ctx.now,
-                actor=ctx.actor.timeline_name,
+                actor=by or ctx.actor.timeline_name,
                 event=event,
                 detail=detail,
             )
@@ -254,11 +271,16 @@ class OrderState:
         self.refunded_amount += amount
         self._post(ctx, "refund", (ESCROW, -amount), (IN_TRANSIT, amount))
         self._schedule("refund_submit", refund.id, ctx.now)
+        # A refund that follows from a rule (cancellation, return, dispute) is the system's;
+        # a goodwill refund or a retry is the staff member's.
+        by_staff = source_type in ("goodwill", "retry")
         self._record(
             ctx,
             "refund_created",
-            f"Refund of {amount} {self.currency} created ({note or reason}); expected by "
+            f"Refund of {amount} {self.currency} created "
+            f"({note or REFUND_WHY.get(reason, reason)}); expected by "
             f"{refund.expected_by:%Y-%m-%d}",
+            by=None if by_staff else "system",
             refund_id=refund.id,
             amount=str(amount),
         )

@@ -136,6 +136,10 @@ def install(app: FastAPI) -> None:
         ]
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
         detail = f"{'.'.join(first['loc'][1:]) or 'request'}: {first['msg']}"
+        if exc.errors() and exc.errors()[0].get("type") == "json_invalid":
+            # ("10: JSON decode error" said nothing to a person)
+            at = first["loc"][-1] if len(first["loc"]) > 1 else "?"
+            detail = f"the body is not valid JSON (the error is at character {at})"
         return problem("validation_error", detail, extra={"errors": errors})
 
     @app.exception_handler(StarletteHTTPException)

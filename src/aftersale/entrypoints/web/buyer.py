@@ -10,12 +10,18 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from aftersale.domain.errors import DomainError, NotFound
-from aftersale.entrypoints.web.forms import form_fields, quantities
+from aftersale.entrypoints.web.forms import (
+    FormState,
+    field_error,
+    form_fields,
+    form_status,
+    quantities,
+)
 from aftersale.entrypoints.web.i18n import locale_of, message_for, translate
 from aftersale.entrypoints.web.render import dt, render
 from aftersale.entrypoints.web.session import (
@@ -97,12 +103,35 @@ def my_orders(request: Request, user: Buyer, tab: str = "all", cursor: str = "")
 @router.get("/orders/{order_id}", response_class=HTMLResponse)
 def order_detail(request: Request, user: Buyer, order_id: str, cancel: str = "") -> HTMLResponse:
     """The order page: items, totals, status, timeline, refunds, returns, disputes, messages."""
+    return _order_response(request, user, order_id, open_cancel=bool(cancel))
+
+
+def _order_response(
+    request: Request,
+    user: WebUser,
+    order_id: str,
+    *,
+    status: int = 200,
+    open_cancel: bool = False,
+    form: FormState | None = None,
+) -> HTMLResponse:
+    """The order page, with a form that was refused still open, filled and its error shown."""
     try:
         data = order_page(runtime_of(request), actor_of(user), order_id)
         reads.mark_read(runtime_of(request), actor_of(user), order_id)
     except NotFound as exc:
         raise _not_found() from exc
-    return render(request, "buyer/order.html", open_cancel=bool(cancel), **data)
+    state = form or FormState()
+    return render(
+        request,
+        "buyer/order.html",
+        status=status,
+        open_cancel=open_cancel or state.name == "cancel",
+        form_name=state.name,
+        form=state.values,
+        form_error=state.error,
+        **data,
+    )
 
 
 async def _act(
@@ -111,14 +140,27 @@ async def _act(
     order_id: str,
     action: Callable[[], Any],
     done: Callable[[Any], str],
-) -> RedirectResponse:
-    """Run a use case, flash its outcome (or the refusal) and go back to the order page."""
+    *,
+    form_name: str = "",
+    form: dict[str, str] | None = None,
+) -> Response:
+    """Run a use case, flash its outcome and go back to the order page (Post/Redirect/Get).
+
+    A refusal of a form's input shows the order page again with that form open, filled as
+    it was sent and the error in plain words beside its field (a refusal of the action
+    itself is a message at the top of the order page)."""
     try:
         result = await run_in_threadpool(action)
     except NotFound as exc:
         raise _not_found() from exc
     except DomainError as exc:
-        flash(request, message_for(exc, locale_of(request)), kind="error")
+        locale = locale_of(request)
+        error = field_error(exc, locale) if form_name else {"field": None}
+        if error["field"] is None:  # the action itself was refused: a message, and back
+            flash(request, message_for(exc, locale), kind="error")
+            return RedirectResponse(f"/orders/{order_id}", status_code=303)
+        state = FormState(form_name, form or {}, error)
+        return _order_response(request, user, order_id, status=form_status(exc), form=state)
     else:
         text = done(result)
         if text:
@@ -136,7 +178,7 @@ def _amount(value: str | None) -> str | None:
 
 
 @router.post("/orders/{order_id}/cancel", dependencies=[Depends(verify_csrf)])
-async def cancel_order(request: Request, user: Buyer, order_id: str) -> RedirectResponse:
+async def cancel_order(request: Request, user: Buyer, order_id: str) -> Response:
     """Cancel Order (unpaid: at once) or Request Order Cancellation (paid, not shipped)."""
     form, rt, locale = await form_fields(request), runtime_of(request), locale_of(request)
 
@@ -163,11 +205,13 @@ async def cancel_order(request: Request, user: Buyer, order_id: str) -> Redirect
             comment=_opt(form.get("comment")),
         ),
         done,
+        form_name="cancel",
+        form=form,
     )
 
 
 @router.post("/orders/{order_id}/confirm-receipt", dependencies=[Depends(verify_csrf)])
-async def confirm_receipt(request: Request, user: Buyer, order_id: str) -> RedirectResponse:
+async def confirm_receipt(request: Request, user: Buyer, order_id: str) -> Response:
     """The buyer confirms the order arrived."""
     rt, locale = runtime_of(request), locale_of(request)
     return await _act(
@@ -180,7 +224,7 @@ async def confirm_receipt(request: Request, user: Buyer, order_id: str) -> Redir
 
 
 @router.post("/orders/{order_id}/returns", dependencies=[Depends(verify_csrf)])
-async def open_return(request: Request, user: Buyer, order_id: str) -> RedirectResponse:
+async def open_return(request: Request, user: Buyer, order_id: str) -> Response:
     """Ask to return some items: which ones and how many, why, and in what condition."""
     form, rt, locale = await form_fields(request), runtime_of(request), locale_of(request)
     return await _act(
@@ -197,11 +241,13 @@ async def open_return(request: Request, user: Buyer, order_id: str) -> RedirectR
             description=_opt(form.get("description")),
         ),
         lambda _: translate("Your return request was sent to the seller.", locale),
+        form_name="return",
+        form=form,
     )
 
 
 @router.post("/orders/{order_id}/disputes", dependencies=[Depends(verify_csrf)])
-async def open_dispute(request: Request, user: Buyer, order_id: str) -> RedirectResponse:
+async def open_dispute(request: Request, user: Buyer, order_id: str) -> Response:
     """Open a dispute for a full or partial refund, with an optional evidence file."""
     form, rt, locale = await form_fields(request), runtime_of(request), locale_of(request)
     actor = actor_of(user)
@@ -214,13 +260,11 @@ async def open_dispute(request: Request, user: Buyer, order_id: str) -> Redirect
         try:
             evidence.check_file(data, file.content_type, file.filename)
         except DomainError as exc:
-            why = translate(
-                "The dispute was not opened: the file was refused (%(why)s).",
-                locale,
-                why=exc.detail,
-            )
-            flash(request, why, kind="error")
-            return RedirectResponse(f"/orders/{order_id}", status_code=303)
+            why = field_error(exc, locale)["message"]
+            text = translate("The dispute was not opened: %(why)s", locale, why=why)
+            error = {"field": "evidence", "message": text}
+            state = FormState("dispute", form, error)
+            return _order_response(request, user, order_id, status=form_status(exc), form=state)
 
     def run() -> str | None:
         opened = disputes.open_dispute(
@@ -251,13 +295,11 @@ async def open_dispute(request: Request, user: Buyer, order_id: str) -> Redirect
         text = translate("Your dispute is open. The seller has been asked to answer.", locale)
         return f"{text} {problem}" if problem else text
 
-    return await _act(request, user, order_id, run, done)
+    return await _act(request, user, order_id, run, done, form_name="dispute", form=form)
 
 
 @router.post("/orders/{order_id}/returns/{return_id}/ship", dependencies=[Depends(verify_csrf)])
-async def ship_return(
-    request: Request, user: Buyer, order_id: str, return_id: str
-) -> RedirectResponse:
+async def ship_return(request: Request, user: Buyer, order_id: str, return_id: str) -> Response:
     """Tell the seller the items are on their way back (carrier and tracking number)."""
     form, rt, locale = await form_fields(request), runtime_of(request), locale_of(request)
     return await _act(
@@ -272,6 +314,8 @@ async def ship_return(
             tracking_number=_opt(form.get("tracking_number")),
         ),
         lambda _: translate("Thank you. The seller will inspect the items on arrival.", locale),
+        form_name=f"ship-{return_id}",
+        form=form,
     )
 
 
@@ -293,7 +337,7 @@ DISPUTE_STEPS: dict[str, tuple[Callable[..., Any], str]] = {
 @router.post("/orders/{order_id}/disputes/{dispute_id}/{step}", dependencies=[Depends(verify_csrf)])
 async def dispute_step(
     request: Request, user: Buyer, order_id: str, dispute_id: str, step: str
-) -> RedirectResponse:
+) -> Response:
     """Accept the seller's proposal, modify the request, escalate, or withdraw the dispute."""
     if step not in DISPUTE_STEPS:
         raise _not_found()
@@ -318,11 +362,13 @@ async def dispute_step(
         order_id,
         lambda: call(rt, actor, dispute_id, **kw),
         lambda _: translate(text, locale),
+        form_name=f"modify-{dispute_id}" if step == "modify" else "",
+        form=form,
     )
 
 
 @router.post("/orders/{order_id}/messages", dependencies=[Depends(verify_csrf)])
-async def post_message(request: Request, user: Buyer, order_id: str) -> RedirectResponse:
+async def post_message(request: Request, user: Buyer, order_id: str) -> Response:
     """Write to the seller about this order."""
     form, rt, locale = await form_fields(request), runtime_of(request), locale_of(request)
     return await _act(
@@ -331,4 +377,6 @@ async def post_message(request: Request, user: Buyer, order_id: str) -> Redirect
         order_id,
         lambda: messages.post_message(rt, actor_of(user), order_id, body=form.get("body", "")),
         lambda _: "" if request.headers.get("hx-request") else translate("Message sent.", locale),
+        form_name="" if request.headers.get("hx-request") else "message",
+        form=form,
     )

@@ -9,7 +9,10 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
+from babel.numbers import format_decimal
 from markupsafe import Markup, escape
+
+from aftersale.entrypoints.web import render
 
 PALETTE = ["#e8590c", "#2453d6", "#18794e", "#9a5b00", "#7c3aed", "#b42318"]
 FONT = 'font-family="system-ui, sans-serif"'
@@ -24,6 +27,15 @@ def _frame(title: str, desc: str, width: int, height: int, body: list[str]) -> M
         f'<title id="chart-t{n}">{escape(title)}</title><desc id="chart-d{n}">{escape(desc)}</desc>'
         + "".join(body)
         + "</svg>"
+    )
+
+
+def _number(value: float, percent: bool, locale: str, digits: int = 1) -> str:
+    """A value (a percentage when `percent`: 40 -> "40.0%") in the locale's format."""
+    if percent:
+        return render.percent(value / 100, locale, digits=digits)
+    return format_decimal(
+        value, format="#,##0." + "0" * digits if digits else "#,##0", locale=locale
     )
 
 
@@ -52,8 +64,10 @@ def line_chart(
     labels: Sequence[str],
     series: Sequence[tuple[str, Sequence[float]]],
     percent: bool = True,
+    locale: str = "en",
 ) -> Markup:
-    """Lines over categories (weeks), with a y axis in percent, points and a legend."""
+    """Lines over categories (weeks), with a y axis in percent, points and a legend; numbers
+    in the locale's formats."""
     width, height, left, right, top, bottom = 560, 290, 50, 20, 40, 40
     plot_w, plot_h = width - left - right, height - top - bottom
     top_value = _nice_max(max((v for _, vals in series for v in vals), default=0) or 1)
@@ -65,7 +79,7 @@ def line_chart(
         body.append(
             f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e1e5ec"/>'
         )
-        shown = f"{value:g}%" if percent else f"{value:g}"
+        shown = _number(value, percent, locale, digits=0 if float(value).is_integer() else 1)
         body.append(_text(left - 6, y + 4, shown, anchor="end", size=13))
     for i, label in enumerate(labels):
         if len(labels) <= 6 or (len(labels) - 1 - i) % 2 == 0:  # thin out, keep the latest
@@ -80,7 +94,7 @@ def line_chart(
         for (x, y), v in zip(points, values, strict=True):
             body.append(
                 f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{color}">'
-                f"<title>{escape(name)}: {v:.1f}{'%' if percent else ''}</title></circle>"
+                f"<title>{escape(name)}: {escape(_number(v, percent, locale))}</title></circle>"
             )
         lx = left + k * 140
         body.append(f'<rect x="{lx}" y="10" width="14" height="4" rx="2" fill="{color}"/>')

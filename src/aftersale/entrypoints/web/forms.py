@@ -1,14 +1,66 @@
-"""Reading the pages' forms: trimmed text fields, and items with a quantity per order line."""
+"""Reading the pages' forms (trimmed text fields, items with a quantity per order line), and
+what a refused form says: in plain words, beside its field, with the form kept as it was sent."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request
 from starlette.datastructures import FormData, UploadFile
 
-from aftersale.domain.errors import ValidationFailed
+from aftersale.domain.errors import DomainError, ValidationFailed
 from aftersale.domain.validate import storable
+from aftersale.entrypoints.web.i18n import ERROR_MESSAGES, detail_in, translate
+
+# What a refused field means for the person filling the form, by the field's name.
+FIELD_MESSAGES = {
+    "items": "Choose at least one item and how many (at most what you can still return).",
+    "amount": "Enter an amount in figures, like 12.50, no more than what can still be refunded.",
+    "refund_type": "Choose a full or a partial refund.",
+    "reason": "Choose a reason from the list.",
+    "condition": "Choose the condition of the items.",
+    "description": "Tell us in a few words what went wrong (at most 2,000 characters).",
+    "comment": "Keep the comment to 500 characters at most.",
+    "carrier": "Enter the carrier's name (at most 100 characters).",
+    "tracking_number": "Enter the tracking number (at most 100 characters).",
+    "body": "Write a message of at most 2,000 characters.",
+    "file": "Choose a photo (PNG, JPEG, WebP or GIF) or a PDF of at most 5 MB.",
+}
+# Field names the rules use that the forms call differently.
+FIELD_ALIASES = {"file": "evidence", "requested_amount": "amount"}
+
+
+@dataclass
+class FormState:
+    """A form sent back to its page: which one, what was typed, and its error (if any)."""
+
+    name: str = ""
+    values: dict[str, str] = field(default_factory=dict)
+    error: dict[str, str | None] | None = None
+
+
+def field_error(exc: DomainError, locale: str | None = None) -> dict[str, str | None]:
+    """The form field a refusal is about (None: the action, not a field) and what to say."""
+    name = exc.field
+    if exc.code == "payload_too_large":
+        name, words = "file", ERROR_MESSAGES[exc.code]
+    elif exc.code in ERROR_MESSAGES:
+        words = ERROR_MESSAGES[exc.code]
+        name = "amount" if exc.code == "refund_exceeds_paid" else None
+    elif name in FIELD_MESSAGES:
+        words = FIELD_MESSAGES[name]
+    else:
+        return {"field": None, "message": detail_in(str(exc.detail), locale)}
+    shown = FIELD_ALIASES.get(name, name) if name else None
+    return {"field": shown, "message": translate(words, locale)}
+
+
+def form_status(exc: DomainError) -> int:
+    """The status of a page sent back with a refused form (as the API would answer)."""
+    if exc.code == "payload_too_large":
+        return 413
+    return 422 if isinstance(exc, ValidationFailed) or exc.code == "refund_exceeds_paid" else 409
 
 
 def refuse_unstorable(form: FormData) -> None:

@@ -1,59 +1,94 @@
-"""Translations of the pages: gettext .po catalogs read at startup (no compile step).
+"""Translations of the pages: gettext .po catalogs read at startup, compiled in memory.
 
 Every .po file under locales/<lang>/LC_MESSAGES/ (web.po for the buyer pages and the
-foundation, console.po for the seller console and staff pages) is merged into one catalog per
-language. English is the source language: a message without a translation shows as written.
+foundation, console.po for the seller console and staff pages, ...) is merged into one
+catalog per language and compiled into Babel's `Translations`, whose `ngettext` picks the
+plural form by the catalog's own Plural-Forms rule (web.po's header, else the CLDR rule of
+the language): a language with three or more forms is one .po file away. English is the
+source language: a message without a translation shows as written.
 """
 
 from __future__ import annotations
 
 from contextvars import ContextVar
 from functools import lru_cache
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
+from babel.messages.catalog import Catalog as PoCatalog
+from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.support import Translations
 from fastapi import Request
 
 LOCALES_DIR = Path(__file__).parent / "locales"
 LANGUAGES = {"en": "English", "es": "Español"}
 DEFAULT = "en"
 COOKIE = "lang"
+MAIN_PO = "web.po"  # whose header (Plural-Forms) the merged catalog keeps
 
 current_locale: ContextVar[str] = ContextVar("aftersale_web_locale", default=DEFAULT)
 
 
 class Catalog:
-    """One language's messages: singular msgid -> text, plural msgid -> forms."""
+    """One language's messages, merged from its .po files, and their compiled Translations."""
 
-    def __init__(self) -> None:
+    def __init__(self, locale: str) -> None:
+        self.locale = locale
         self.singular: dict[str, str] = {}
         self.plural: dict[str, tuple[str, ...]] = {}
+        self._merged = PoCatalog(locale=locale)
+        self._headers_from: str | None = None
+        self.translations = Translations()
 
-    def add_po(self, path: Path, locale: str) -> None:
+    def add_po(self, path: Path) -> None:
         """Merge a .po file (entries without a translation or marked fuzzy are skipped)."""
         with path.open("rb") as fh:
-            po = read_po(fh, locale=locale)
+            po = read_po(fh, locale=self.locale)
+        if self._headers_from is None or path.name == MAIN_PO:
+            self._merged.mime_headers = po.mime_headers
+            self._headers_from = path.name
         for message in po:
             if not message.id or message.fuzzy:
                 continue
             if isinstance(message.id, tuple | list):
-                forms = tuple(message.string or ())
-                if all(forms):
+                forms = tuple(str(f) for f in (message.string or ()))
+                if forms and all(forms):
                     self.plural[str(message.id[0])] = forms
+                    self._merged.add(tuple(message.id), forms)
             elif message.string:
                 self.singular[str(message.id)] = str(message.string)
+                self._merged.add(message.id, message.string)
+
+    def compile(self) -> None:
+        """Build the Translations from everything merged (short plural lists padded)."""
+        wanted = self._merged.num_plurals
+        for message in self._merged:
+            if message.id and message.pluralizable:
+                forms = list(message.string)
+                message.string = tuple(forms + forms[-1:] * (wanted - len(forms)))
+        buffer = BytesIO()
+        write_mo(buffer, self._merged)
+        buffer.seek(0)
+        self.translations = Translations(buffer)
+
+
+def read_catalog(locale: str, folder: Path) -> Catalog:
+    """The merged, compiled catalog of a language from a locales folder."""
+    cat = Catalog(locale)
+    where = folder / locale / "LC_MESSAGES"
+    if where.is_dir():
+        for path in sorted(where.glob("*.po")):
+            cat.add_po(path)
+    cat.compile()
+    return cat
 
 
 @lru_cache
 def catalog(locale: str) -> Catalog:
     """The merged catalog of a language (read once)."""
-    cat = Catalog()
-    folder = LOCALES_DIR / locale / "LC_MESSAGES"
-    if folder.is_dir():
-        for path in sorted(folder.glob("*.po")):
-            cat.add_po(path, locale)
-    return cat
+    return read_catalog(locale, LOCALES_DIR)
 
 
 def load_all() -> None:
@@ -64,16 +99,15 @@ def load_all() -> None:
 
 def translate(message: str, locale: str | None = None, **params: Any) -> str:
     """The message in the locale (default: the current request's), with %(name)s filled in."""
-    text = catalog(locale or current_locale.get()).singular.get(message, message)
+    text = catalog(locale or current_locale.get()).translations.gettext(message) if message else ""
     return text % params if params else text
 
 
 def ntranslate(singular: str, plural: str, n: int, locale: str | None = None, **params: Any) -> str:
-    """A message with a count; `n` is available as %(n)s / %(num)s."""
-    loc = locale or current_locale.get()
-    forms = catalog(loc).plural.get(singular)
-    # English and Spanish both have two forms: one and other.
-    text = forms[0 if n == 1 else -1] if forms else (singular if n == 1 else plural)
+    """A message with a count, in the form the language's plural rule picks for `n`;
+    `n` is available as %(n)s / %(num)s."""
+    translations = catalog(locale or current_locale.get()).translations
+    text = translations.ngettext(singular, plural, n)
     return text % {"n": n, "num": n, **params}
 
 
@@ -123,7 +157,22 @@ ERROR_MESSAGES = {
     "dispute_limit_reached": "This order already has as many disputes as an order may have.",
     "concurrent_modification": "The order changed at the same moment. Please try again.",
     "forbidden": "Your account cannot do this.",
+    "invalid_state": (
+        "This is no longer possible: the order has moved on since the page was shown. The "
+        "page now shows where it stands."
+    ),
+    "no_pending_cancellation": "There is no cancellation request waiting for an answer.",
+    "cancellation_pending": "The cancellation request must be answered first.",
+    "payload_too_large": "The file is too large: at most 5 MB.",
 }
+
+
+def detail_in(detail: str, locale: str | None = None) -> str:
+    """A rule's own detail inside a sentence of the page: as written in English; in another
+    language, a plain sentence in that language instead (the details are English)."""
+    if (locale or current_locale.get()) == DEFAULT:
+        return translate("This could not be done: %(detail)s", locale, detail=detail)
+    return translate("This could not be done. Please check what you entered and try again.", locale)
 
 
 def message_for(exc: Exception, locale: str | None = None) -> str:
@@ -131,5 +180,4 @@ def message_for(exc: Exception, locale: str | None = None) -> str:
     code = str(getattr(exc, "code", ""))
     if code in ERROR_MESSAGES:
         return translate(ERROR_MESSAGES[code], locale)
-    detail = str(getattr(exc, "detail", exc))
-    return translate("This could not be done: %(detail)s", locale, detail=detail)
+    return detail_in(str(getattr(exc, "detail", exc)), locale)

@@ -8,14 +8,15 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from babel import Locale
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal, format_percent
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
-from aftersale.entrypoints.web import i18n
+from aftersale.entrypoints.web import i18n, order_words, timeline_text
 from aftersale.entrypoints.web.session import csrf_token, current_user, pop_flashes
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -23,7 +24,7 @@ templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 _request: ContextVar[Request | None] = ContextVar("aftersale_web_request", default=None)
 
 
-def money(value: Any, currency: str | None = None) -> str:
+def money(value: Any, currency: str | None = None, locale: str | None = None) -> str:
     """Money ({"amount", "currency"} or a Decimal with its currency) in the user's locale."""
     if value is None:
         return ""
@@ -34,7 +35,7 @@ def money(value: Any, currency: str | None = None) -> str:
         amount = Decimal(str(value))
     except (InvalidOperation, ValueError):
         return str(value)
-    return format_currency(amount, currency or "USD", locale=i18n.current_locale.get())
+    return format_currency(amount, currency or "USD", locale=locale or i18n.current_locale.get())
 
 
 def line_total(unit_price: dict[str, str], quantity: int) -> dict[str, str]:
@@ -54,19 +55,44 @@ def _as_datetime(value: Any) -> datetime | None:
 
 
 def dt(value: Any, fmt: str = "medium", locale: str | None = None) -> str:
-    """A date and time (UTC) in the user's locale."""
+    """A date and time in the user's locale: one format on every page, the locale's medium
+    format with the time zone (UTC). (`fmt` is kept for old callers and ignored.)"""
     moment = _as_datetime(value)
     if moment is None:
         return ""
     where = locale or i18n.current_locale.get()
-    return f"{format_datetime(moment, fmt, tzinfo=UTC, locale=where)} UTC"
+    return f"{format_datetime(moment, 'medium', tzinfo=UTC, locale=where)} UTC"
 
 
-def date(value: Any, fmt: str = "long", locale: str | None = None) -> str:
-    """A date in the user's locale."""
+NAMED_WIDTHS = frozenset({"short", "medium", "long", "full"})
+
+
+def date(value: Any, fmt: str = "medium", locale: str | None = None) -> str:
+    """A moment as the pages write every date (the same format as dt); an explicit CLDR
+    pattern ("d MMM", for a chart's axis) is a short label in the user's locale."""
+    if fmt in NAMED_WIDTHS:
+        return dt(value, locale=locale)
     moment = _as_datetime(value)
     where = locale or i18n.current_locale.get()
     return "" if moment is None else format_date(moment, fmt, locale=where)
+
+
+def number(value: Any, locale: str | None = None) -> str:
+    """A number in the user's locale (1,234.5 / 1.234,5)."""
+    if value is None or value == "":
+        return ""
+    return format_decimal(Decimal(str(value)), locale=locale or i18n.current_locale.get())
+
+
+def percent(value: Any, locale: str | None = None, digits: int = 1) -> str:
+    """A fraction (0.25) as a percentage in the user's locale (25 % / 25%)."""
+    if value is None or value == "":
+        return ""
+    where = locale or i18n.current_locale.get()
+    # the locale's own pattern ("#,##0%", "#,##0 %"), with a fixed number of decimals
+    pattern = Locale.parse(where).percent_formats[None].pattern
+    fixed = pattern.replace("#,##0", "#,##0" + ("." + "0" * digits if digits else ""), 1)
+    return format_percent(Decimal(str(value)), fixed, locale=where)
 
 
 def iso(value: Any) -> str:
@@ -89,6 +115,11 @@ def fmt_left(seconds: float) -> str:
     days, rest = divmod(left, 86400)
     clock = f"{rest // 3600:02d}:{rest % 3600 // 60:02d}:{rest % 60:02d}"
     return f"{days}{i18n.translate('d')} {clock}" if days else clock
+
+
+def item_title(order: dict[str, Any], sku: str) -> str:
+    """The product name of an order line, by its SKU (the SKU if the order has no such line)."""
+    return next((str(i["title"]) for i in order.get("items", []) if i["sku"] == sku), sku)
 
 
 def csrf_input() -> Markup:
@@ -116,11 +147,27 @@ env.globals.update(
     csrf_input=csrf_input,
     label=label,
     line_total=line_total,
+    item_title=item_title,
     seconds_left=seconds_left,
     fmt_left=fmt_left,
+    number=number,
+    percent=percent,
+    event_title=timeline_text.event_title,
+    detail_text=timeline_text.detail_text,
+    actor_name=timeline_text.actor_name,
+    refund_reason=timeline_text.refund_reason,
+    known_words=timeline_text.known_words,
+    resolved_how=timeline_text.resolved_how,
+    order_banner=order_words.banner,
+    order_headline=order_words.headline,
+    main_actions=order_words.main_actions,
+    net_paid=order_words.net_paid,
+    fully_refunded=order_words.fully_refunded,
     LANGUAGES=i18n.LANGUAGES,
 )
-env.filters.update(money=money, dt=dt, date=date, iso=iso, label=label)
+env.filters.update(
+    money=money, dt=dt, date=date, iso=iso, label=label, number=number, percent=percent
+)
 
 
 def render(request: Request, template_name: str, *, status: int = 200, **ctx: Any) -> HTMLResponse:

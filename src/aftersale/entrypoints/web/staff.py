@@ -178,7 +178,7 @@ def dashboard(request: Request, user: Staff) -> HTMLResponse:
     weeks = [
         {
             "start": w.week_start,
-            "label": date(w.week_start, "d MMM"),
+            "label": date(w.week_start, "d MMM", locale=i18n.locale_of(request)),
             "orders": w.orders,
             "cancelled": w.cancelled,
             "returned": w.returned,
@@ -198,6 +198,7 @@ def dashboard(request: Request, user: Staff) -> HTMLResponse:
         ),
         labels=[w["label"] for w in weeks],
         series=[(names[k], [w["rates"][k] for w in weeks]) for k in range(3)],
+        locale=i18n.locale_of(request),
     )
     reasons: dict[str, dict[str, Any]] = {}
     titles = {
