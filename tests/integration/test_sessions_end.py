@@ -1,7 +1,8 @@
 """Page sessions that end (issue 17, point 6), on SQLite and PostgreSQL: a cookie saved before
 logout opens nothing after it; disabling a user or changing its password ends its sessions
-(enabling it again revives none); an idle session ends on the test clock, and so does one
-past its absolute age; its last use is written at most once a minute."""
+(enabling it again revives none); an idle session ends (on a clock the test moves), and so
+does one past its absolute age; its last use is written at most once a minute. Sessions run
+on the wall clock: the test clock moving an order's time days ahead logs nobody out."""
 
 from __future__ import annotations
 
@@ -95,6 +96,7 @@ def test_a_password_change_ends_every_session(api: Api, rt: Runtime) -> None:
 def test_an_idle_session_ends_and_use_is_written_once_a_minute(api: Api, rt: Runtime) -> None:
     clock = rt.test_clock
     assert clock is not None
+    rt.session_now = clock.now  # (sessions run on the wall clock; here, on one we move)
     buyer, saved = logged_in(api)  # (idle timeout: the default 120 minutes)
     [row] = rows_of(rt, buyer.id)
     clock.advance(30)
@@ -111,10 +113,19 @@ def test_an_idle_session_ends_and_use_is_written_once_a_minute(api: Api, rt: Run
     assert rows_of(rt, buyer.id) == []
 
 
+def test_the_test_clock_moving_days_ahead_logs_nobody_out(api: Api, rt: Runtime) -> None:
+    clock = rt.test_clock
+    assert clock is not None
+    _, saved = logged_in(api)
+    clock.advance(3 * 24 * 3600)
+    assert opens(api.http, saved)
+
+
 def test_a_session_ends_at_its_absolute_age(db_url: str, tmp_path: Path) -> None:
     settings = settings_for(db_url, tmp_path, session_max_hours=1, session_idle_minutes=45)
     with app_client(settings) as (http, api, rt):
         assert rt.test_clock is not None
+        rt.session_now = rt.test_clock.now  # (sessions run on the wall clock)
         buyer = api.user("buyer", password=PASSWORD)
         assert post_login(http, buyer.email, PASSWORD).status_code == 303
         saved = http.cookies[COOKIE]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from aftersale.domain.actors import Actor
 from aftersale.domain.context import Calendar, Ctx
@@ -27,6 +28,9 @@ class Runtime:
     )
     closers: list[Callable[[], None]] = field(default_factory=list)
     token_cache: dict[str, tuple[Actor, float]] = field(default_factory=dict)
+    # the time page sessions are judged by: the wall clock, never the test clock (moving an
+    # order's time ahead by days must not log its parties out); tests may set their own
+    session_now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def close(self) -> None:
         """Release the connection pools the adapters hold."""
