@@ -69,7 +69,9 @@ def test_the_hot_routes_apply_the_same_limit(
         wait = limited(
             api, api.post(f"/orders/{orders[0]['id']}/cancel", {"reason": "x"}, as_=buyer)
         )
-        assert wait == 2 and checked.count(buyer.id) == 30 - spent
+        # (2 s for a whole token at 30 a minute; less once the bucket refilled a little, as it
+        # does while a loaded box runs the requests above)
+        assert 1 <= wait <= 2 and checked.count(buyer.id) == 30 - spent
 
 
 def test_failed_tokens_from_one_address_are_throttled(tmp_path: Path) -> None:
