@@ -34,7 +34,7 @@ types: install ## mypy, strict on domain/ and services/
 	uv run mypy
 
 test: install browser-deps prometheus-deps lint types ## Lint, types and the whole test suite (SQLite and PostgreSQL)
-	uv run pytest -q -p no:cacheprovider -n 2 --dist loadfile
+	uv run pytest -q -p no:cacheprovider -n 2 --dist loadfile --durations=25
 
 FUZZ_EXAMPLES ?= 5
 fuzz: install ## schemathesis on both databases as admin, buyer and seller, coverage phase on (figures: tests/README.md)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -16,10 +15,16 @@ from tests.conftest import LiveServer
 BAD = {"X-Note": b"caf\xe9 \xff".decode("latin-1")}  # sent as the raw bytes e9 and ff
 
 
-@pytest.fixture
-def api(db_url: str, tmp_path: Path) -> Iterator[Api]:
-    """A real server (the in-process test client re-encodes header values as UTF-8)."""
-    server = LiveServer(db_url, tmp_path)
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """A real server (the in-process test client re-encodes header values as UTF-8), one per
+    database for the module (its tests make their own users and orders)."""
+    folder = tmp_path_factory.mktemp("header-bytes")
+    if request.param == "sqlite":
+        url = f"sqlite:///{folder / 'aftersale.db'}"
+    else:
+        url = request.getfixturevalue("pg_url")
+    server = LiveServer(url, folder)
     try:
         with server.client() as http:
             yield Api(http)
