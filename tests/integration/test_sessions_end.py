@@ -96,7 +96,7 @@ def test_a_password_change_ends_every_session(api: Api, rt: Runtime) -> None:
 def test_an_idle_session_ends_and_use_is_written_once_a_minute(api: Api, rt: Runtime) -> None:
     clock = rt.test_clock
     assert clock is not None
-    rt.session_now = clock.now  # (sessions run on the wall clock; here, on one we move)
+    rt.wall_now = clock.now  # (sessions run on the wall clock; here, on one we move)
     buyer, saved = logged_in(api)  # (idle timeout: the default 120 minutes)
     [row] = rows_of(rt, buyer.id)
     clock.advance(30)
@@ -125,7 +125,7 @@ def test_a_session_ends_at_its_absolute_age(db_url: str, tmp_path: Path) -> None
     settings = settings_for(db_url, tmp_path, session_max_hours=1, session_idle_minutes=45)
     with app_client(settings) as (http, api, rt):
         assert rt.test_clock is not None
-        rt.session_now = rt.test_clock.now  # (sessions run on the wall clock)
+        rt.wall_now = rt.test_clock.now  # (sessions run on the wall clock)
         buyer = api.user("buyer", password=PASSWORD)
         assert post_login(http, buyer.email, PASSWORD).status_code == 303
         saved = http.cookies[COOKIE]

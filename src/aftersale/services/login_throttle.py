@@ -31,7 +31,7 @@ def attempt_key(email: str, address: str) -> str:
 
 def try_login(rt: Runtime, email: str, address: str, limit: LoginLimit) -> int | None:
     """Count a try: None if it may go on, else the seconds until the window ends."""
-    now = rt.clock.now()
+    now = rt.wall_now()
     with rt.uow() as uow:
         found: tuple[int, datetime] = uow.auth.count_attempt(
             attempt_key(email, address), now=now, window_start_after=now - limit.window
@@ -45,7 +45,7 @@ def try_login(rt: Runtime, email: str, address: str, limit: LoginLimit) -> int |
 
 def logged_in(rt: Runtime, email: str, address: str, limit: LoginLimit) -> None:
     """A good login: forget this key's tries (and sweep the windows that have ended)."""
-    now = rt.clock.now()
+    now = rt.wall_now()
     with rt.uow() as uow:
         uow.auth.clear_attempts(attempt_key(email, address))
         uow.auth.purge_attempts(now - limit.window)

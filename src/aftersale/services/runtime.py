@@ -28,9 +28,10 @@ class Runtime:
     )
     closers: list[Callable[[], None]] = field(default_factory=list)
     token_cache: dict[str, tuple[Actor, float]] = field(default_factory=dict)
-    # the time page sessions are judged by: the wall clock, never the test clock (moving an
-    # order's time ahead by days must not log its parties out); tests may set their own
-    session_now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # the time logins and page sessions are judged by (login tries, idle and maximum age):
+    # the wall clock, never the test clock (moving an order's time days ahead must not log its
+    # parties out or forgive their failed logins); tests may set a clock they move
+    wall_now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def close(self) -> None:
         """Release the connection pools the adapters hold."""

@@ -35,7 +35,7 @@ def session_key(token: str) -> str:
 def start_session(rt: Runtime, user_id: str, policy: SessionPolicy) -> str:
     """Open a session for the user; the token for the cookie (ended sessions are swept)."""
     token = secrets.token_urlsafe(32)
-    now = rt.session_now()
+    now = rt.wall_now()
     with rt.uow() as uow:
         uow.auth.purge_sessions(now)
         uow.auth.add_session(session_key(token), user_id, now=now, expires_at=now + policy.max_age)
@@ -51,7 +51,7 @@ def session_user(rt: Runtime, token: str, policy: SessionPolicy) -> UserRecord |
     if found is None:
         return None
     last_seen, expires_at, user = found
-    now = rt.session_now()
+    now = rt.wall_now()
     if now >= expires_at or now >= last_seen + policy.idle:
         end_session(rt, token)
         return None
