@@ -69,6 +69,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--seconds", type=int, default=4)
     parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument(
+        "--aa",
+        action="store_true",
+        help="both servers with the layer off: how far apart two identical servers measure",
+    )
     args = parser.parse_args()
     url, engine, rt, ids = prepare()
     _, _, target, body, who, _ = next(s for s in scenarios(ids) if s[0] == "request")
@@ -86,7 +91,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as off_dir, tempfile.TemporaryDirectory() as on_dir:
         servers = {
             "off": server(url, Path(off_dir), on=False, processes=args.processes),
-            "on": server(url, Path(on_dir), on=True, processes=args.processes),
+            "on": server(url, Path(on_dir), on=not args.aa, processes=args.processes),
         }
         try:
             for r in range(args.rounds + 1):  # round 0 warms both up, unmeasured
@@ -127,7 +132,8 @@ def main() -> None:
     }
     results.update(vars(args))
     print(json.dumps(results, indent=2))
-    (HERE / "results-observability.json").write_text(json.dumps(results, indent=2) + "\n")
+    name = "results-observability-aa.json" if args.aa else "results-observability.json"
+    (HERE / name).write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -185,3 +185,25 @@ def test_the_worker_counts_what_it_fires_by_kind_and_logs_each_batch(
     batches = [json.loads(line) for line in out if '"worker_batch"' in line]
     assert len(batches) == 1
     assert batches[0]["fired"] == 1 and batches[0]["kinds"] == ["refund_submit"]
+
+
+def test_a_hot_routes_log_line_names_its_template_and_caller(
+    api: Api, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The hot routes answer outside FastAPI's routing: they hand the observer the template
+    and the actor they found, so its line is as a routed request's (no second token look-up,
+    no second path match)."""
+    buyer, seller = api.user("buyer"), api.user("seller")
+    order = api.paid_order(buyer, seller)
+    capsys.readouterr()
+    answer = api.http.post(
+        f"/api/v1/orders/{order['id']}/cancel",
+        json={"reason": "changed_mind"},
+        headers=buyer.headers,
+    )
+    assert answer.status_code == 202, answer.text
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if '"request"' in x]
+    mine = [x for x in lines if x["request_id"] == answer.headers["x-request-id"]]
+    assert len(mine) == 1
+    assert mine[0]["route"] == "/api/v1/orders/{order_id}/cancel"
+    assert mine[0]["user_id"] == buyer.id and mine[0]["status"] == 202

@@ -38,19 +38,27 @@ ORDERS = "/api/v1/orders"
 @dataclass(frozen=True)
 class HotRoute:
     """One route: the role check's action, the body's model (None: an optional JSON object
-    that is not used) and what the route does."""
+    that is not used), what the route does, and its path template (for metrics and logs)."""
 
     action: str
     body: type[BaseModel] | None
     run: Callable[..., Any]
+    template: str
 
 
-CREATE = HotRoute("create_order", s.NewOrder, r.do_create_order)
+def _by_id(suffix: str) -> str:
+    return f"{ORDERS}/{{order_id}}/{suffix}"
+
+
+CREATE = HotRoute("create_order", s.NewOrder, r.do_create_order, ORDERS)
 BY_SUFFIX: dict[str, HotRoute] = {
-    "payment": HotRoute("pay", s.Payment, r.do_pay),
-    "cancel": HotRoute("cancel", s.CancelBody, r.do_cancel),
-    "cancellation/accept": HotRoute("accept_cancellation", None, r.do_accept_cancellation),
+    "payment": HotRoute("pay", s.Payment, r.do_pay, _by_id("payment")),
+    "cancel": HotRoute("cancel", s.CancelBody, r.do_cancel, _by_id("cancel")),
+    "cancellation/accept": HotRoute(
+        "accept_cancellation", None, r.do_accept_cancellation, _by_id("cancellation/accept")
+    ),
 }
+ROUTE_TEMPLATE = "route_template"  # (scope["state"]: the template a hot route answered under)
 
 
 def match(path: str) -> tuple[HotRoute, str] | None:
@@ -118,7 +126,9 @@ class HotRoutes:
         if wait is not None:  # (the app's own limit, taken here instead of there)
             await rate_limited_response(wait)(scope, receive, send)
             return
-        scope.setdefault("state", {})[RATE_TAKEN] = True  # (a body left to the app: not twice)
+        state = scope.setdefault("state", {})
+        state[RATE_TAKEN] = True  # (a body left to the app: not twice)
+        state["actor"] = actor  # (the app's get_actor and the request's log line take it)
         body, disconnected = await _read_body(receive)
         if disconnected:  # nobody is left to answer
             return
@@ -126,6 +136,7 @@ class HotRoutes:
         if parsed is ...:
             await self.app(scope, _replay(body, receive), send)
             return
+        state[ROUTE_TEMPLATE] = route.template  # (answered here: no FastAPI route in the scope)
         try:  # (after the body, as FastAPI: a body that is not JSON is a 422 before a 403)
             require_role(actor, route.action)
             response = await anyio.to_thread.run_sync(route.run, rt, actor, order_id, parsed)
