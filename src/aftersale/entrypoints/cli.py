@@ -8,6 +8,7 @@ import os
 import signal
 import time
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -77,6 +78,7 @@ def serve(
         from aftersale.entrypoints import heap
         from aftersale.entrypoints.api.app import create_app
 
+        engine.dispose()  # (the app builds a runtime of its own)
         server = create_app(settings)
         heap.settle()
         uvicorn.run(
@@ -109,28 +111,30 @@ def worker(
 
     settings = get_settings()
     _configure_logs(settings.observability)
-    rt = _when_reachable(lambda: build_runtime(settings), wait=wait_db)
-    loop = Worker(rt, interval=interval, batch=batch, counted=settings.observability)
-    dispatcher = Dispatcher(rt, settings)
-    if metrics_port is not None:
-        from prometheus_client import start_http_server
+    with closing(_when_reachable(lambda: build_runtime(settings), wait=wait_db)) as rt:
+        loop = Worker(rt, interval=interval, batch=batch, counted=settings.observability)
+        dispatcher = Dispatcher(rt, settings)
+        if metrics_port is not None:
+            from prometheus_client import start_http_server
 
-        from aftersale.adapters import metrics
+            from aftersale.adapters import metrics
 
-        start_http_server(metrics_port, addr="127.0.0.1", registry=metrics.registry(None))
-    if once:
-        console.print(f"fired {loop.run_once()} deadlines")
-        console.print(f"dispatched {dispatcher.run_once()} events, deliveries and mail")
-        dispatcher.close()
-        return
-    signal.signal(signal.SIGTERM, lambda *_: (loop.stop(), dispatcher.stop()))
-    signal.signal(signal.SIGINT, lambda *_: (loop.stop(), dispatcher.stop()))
-    from aftersale.entrypoints import heap
+            start_http_server(metrics_port, addr="127.0.0.1", registry=metrics.registry(None))
+        if once:
+            try:
+                console.print(f"fired {loop.run_once()} deadlines")
+                console.print(f"dispatched {dispatcher.run_once()} events, deliveries and mail")
+            finally:
+                dispatcher.close()
+            return
+        signal.signal(signal.SIGTERM, lambda *_: (loop.stop(), dispatcher.stop()))
+        signal.signal(signal.SIGINT, lambda *_: (loop.stop(), dispatcher.stop()))
+        from aftersale.entrypoints import heap
 
-    sending = start_thread(dispatcher)
-    heap.settle()
-    loop.run()
-    sending.join(timeout=20)
+        sending = start_thread(dispatcher)
+        heap.settle()
+        loop.run()
+        sending.join(timeout=20)
 
 
 def _when_reachable(build: Callable[[], T], *, wait: float) -> T:
@@ -180,7 +184,11 @@ def migrate() -> None:
     from aftersale.adapters.db.engine import make_engine
     from aftersale.adapters.db.migrate import migrate as run_migrations
 
-    run_migrations(make_engine(get_settings().url))
+    engine = make_engine(get_settings().url)
+    try:
+        run_migrations(engine)
+    finally:
+        engine.dispose()
     console.print("database is up to date")
 
 
@@ -190,9 +198,9 @@ def demo() -> None:
     from aftersale.bootstrap import build_runtime
     from aftersale.entrypoints.demo import load_demo
 
-    rt = build_runtime(get_settings())
-    for line in load_demo(rt, console=console):
-        console.print(line)
+    with closing(build_runtime(get_settings())) as rt:
+        for line in load_demo(rt, console=console):
+            console.print(line)
 
 
 @users_app.command("create")
@@ -209,15 +217,10 @@ def users_create(
     from aftersale.services.users import create_user
 
     try:
-        user = create_user(
-            build_runtime(get_settings()),
-            None,
-            email=email,
-            name=name,
-            role=role,
-            password=password,
-            country=country,
-        )
+        with closing(build_runtime(get_settings())) as rt:
+            user = create_user(
+                rt, None, email=email, name=name, role=role, password=password, country=country
+            )
     except DomainError as exc:
         console.print(f"[red]{exc.code}[/red]: {exc.detail}")
         raise typer.Exit(2) from exc
@@ -263,10 +266,13 @@ def import_(
     from aftersale.bootstrap import build_runtime
     from aftersale.services.importer import import_orders
 
-    rt = build_runtime(get_settings())
     with file.open("rb") as f:
         total = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
-    with Progress(console=console, transient=False) as bar, file.open(encoding="utf-8") as lines:
+    with (
+        closing(build_runtime(get_settings())) as rt,
+        Progress(console=console, transient=False) as bar,
+        file.open(encoding="utf-8") as lines,
+    ):
         task = bar.add_task("importing" if not dry_run else "validating", total=total)
         result = import_orders(
             rt,

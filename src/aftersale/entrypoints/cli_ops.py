@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -18,11 +20,17 @@ console = Console()
 Limit = Annotated[int, typer.Option(min=1, max=100_000, help="at most this many rows")]
 
 
-def _runtime() -> Any:
-    """The runtime of the environment's settings."""
+@contextmanager
+def _runtime() -> Iterator[Any]:
+    """The runtime of the environment's settings, closed (its engines disposed) at the end of
+    the command: a command run in process (tests, a notebook) leaks no connection pool."""
     from aftersale.bootstrap import build_runtime
 
-    return build_runtime(get_settings())
+    rt = build_runtime(get_settings())
+    try:
+        yield rt
+    finally:
+        rt.close()
 
 
 def _when(at: datetime | None) -> str:
@@ -50,9 +58,11 @@ def users_list(limit: Limit = 1000) -> None:
     """Every user: id, email, role, name, country, created, disabled."""
     from aftersale.services.operators import list_users
 
+    with _runtime() as rt:
+        users = list_users(rt, limit=limit)
     rows = [
         [u.id, u.email, u.role, u.name, u.country, _when(u.created_at), _when(u.disabled_at)]
-        for u in list_users(_runtime(), limit=limit)
+        for u in users
     ]
     _table("users", ["id", "email", "role", "name", "country", "created", "disabled"], rows)
 
@@ -72,7 +82,8 @@ def _set_disabled(who: str, *, disabled: bool) -> None:
     from aftersale.services.operators import set_disabled
 
     try:
-        user = set_disabled(_runtime(), who=who, disabled=disabled)
+        with _runtime() as rt:
+            user = set_disabled(rt, who=who, disabled=disabled)
     except DomainError as exc:
         raise _fail(exc) from exc
     console.print(f"{'disabled' if disabled else 'enabled'} {user.id} <{user.email}>")
@@ -84,7 +95,8 @@ def users_rotate_token(who: Annotated[str, typer.Argument(help="a user id or ema
     from aftersale.services.operators import rotate_token
 
     try:
-        user, token = rotate_token(_runtime(), who=who)
+        with _runtime() as rt:
+            user, token = rotate_token(rt, who=who)
     except DomainError as exc:
         raise _fail(exc) from exc
     console.print(f"new API token for {user.id} <{user.email}> (shown once): {token}")
@@ -101,7 +113,8 @@ def users_set_password(
     from aftersale.services.operators import set_password
 
     try:
-        user, ended = set_password(_runtime(), who=who, password=password)
+        with _runtime() as rt:
+            user, ended = set_password(rt, who=who, password=password)
     except DomainError as exc:
         raise _fail(exc) from exc
     console.print(f"new password for {user.id} <{user.email}>; {ended} session(s) ended")
@@ -115,8 +128,8 @@ def refunds_list(
     """Refunds, newest first (--overdue: the late ones, most overdue first)."""
     from aftersale.adapters.db import ops_repo
 
-    rt = _runtime()
-    rows = ops_repo.refund_rows(rt.engine, now=rt.clock.now(), overdue=overdue, limit=limit)
+    with _runtime() as rt:
+        rows = ops_repo.refund_rows(rt.engine, now=rt.clock.now(), overdue=overdue, limit=limit)
     _table(
         "overdue refunds" if overdue else "refunds",
         ["id", "order", "amount", "method", "status", "created", "expected by"],
@@ -135,7 +148,8 @@ def refunds_retry(refund_id: str) -> None:
     from aftersale.services.operators import retry_failed_refund
 
     try:
-        order = retry_failed_refund(_runtime(), refund_id=refund_id)
+        with _runtime() as rt:
+            order = retry_failed_refund(rt, refund_id=refund_id)
     except DomainError as exc:
         raise _fail(exc) from exc
     again = [r for r in order["refunds"] if r["status"] == "pending"]
@@ -151,8 +165,10 @@ def deadlines_list(
     """Deadlines not fired yet, soonest first."""
     from aftersale.adapters.db import ops_repo
 
-    rt = _runtime()
-    rows = ops_repo.deadline_rows(rt.engine, now=rt.clock.now(), due=due, kind=kind, limit=limit)
+    with _runtime() as rt:
+        rows = ops_repo.deadline_rows(
+            rt.engine, now=rt.clock.now(), due=due, kind=kind, limit=limit
+        )
     _table(
         "due deadlines" if due else "deadlines",
         ["seq", "kind", "order", "subject", "due", "attempts", "last error"],
@@ -171,15 +187,17 @@ def status() -> None:
     from aftersale.adapters.db.engine import make_engine
 
     engine = make_engine(get_settings().url)
-    ready, why = ops_repo.schema_state(engine)
-    rows: list[list[Any]] = [["database", "ready" if ready else f"NOT READY: {why}"]]
-    if ready:
-        with ops_repo.reader(engine).connect() as conn:
-            applied, heads = ops_repo.revisions(conn)
-        rows.append(["migrations", f"at {', '.join(sorted(applied))} (latest)"])
-        rows += _figures(engine)
+    try:
+        ready, why = ops_repo.schema_state(engine)
+        rows: list[list[Any]] = [["database", "ready" if ready else f"NOT READY: {why}"]]
+        if ready:
+            with ops_repo.reader(engine).connect() as conn:
+                applied, heads = ops_repo.revisions(conn)
+            rows.append(["migrations", f"at {', '.join(sorted(applied))} (latest)"])
+            rows += _figures(engine)
+    finally:
+        engine.dispose()
     _table("aftersale status", ["what", "state"], rows)
-    engine.dispose()
     if not ready:
         raise typer.Exit(1)
 
@@ -189,7 +207,15 @@ def _figures(engine: Any) -> list[list[Any]]:
     from aftersale.adapters.clock import SystemClock, TestClock
     from aftersale.adapters.db import ops_repo
 
-    now = (TestClock(engine) if get_settings().test_clock else SystemClock()).now()
+    if get_settings().test_clock:
+        clock = TestClock(engine)  # (on PostgreSQL with a pool of its own: disposed here)
+        try:
+            now = clock.now()
+        finally:
+            if clock.engine is not engine:
+                clock.engine.dispose()
+    else:
+        now = SystemClock().now()
     f = ops_repo.figures(engine, now)
     failed = ops_repo.failed_deliveries(engine)
     return [
