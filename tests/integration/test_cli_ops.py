@@ -1,5 +1,6 @@
 """The operator's commands, as an operator runs them, on SQLite and PostgreSQL: users
-list / disable / enable / rotate-token, refunds list / retry, deadlines list, status."""
+list / disable / enable / rotate-token, refunds list / retry, deadlines list, status (in this
+process, typer's runner; `status` once as the installed `aftersale` console script)."""
 
 from __future__ import annotations
 
@@ -27,18 +28,22 @@ from aftersale.services.runtime import Runtime
 from aftersale.settings import Settings
 from tests.client import DAY, Api, Party
 from tests.conftest import ROOT, free_port
-from tests.integration.test_cli import run_cli
+from tests.integration.test_cli import invoke_cli, run_cli
 from tests.integration.test_ops_http import schema_behind
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 PASSWORD = "operator-test-password"
 
 
+def cli_env(settings: Settings) -> dict[str, str]:
+    """The settings of a command on the test database, with the test clock."""
+    return {"AFTERSALE_DATABASE_URL": settings.url, "AFTERSALE_TEST_CLOCK": "1", "COLUMNS": "250"}
+
+
 @pytest.fixture
 def run(settings: Settings, tmp_path: Path) -> Run:
-    """`python -m aftersale ARGS` on the test database, with the test clock."""
-    env = {"AFTERSALE_DATABASE_URL": settings.url, "AFTERSALE_TEST_CLOCK": "1", "COLUMNS": "250"}
-    return functools.partial(run_cli, data_dir=tmp_path, env=env)
+    """`aftersale ARGS` in this process on the test database, with the test clock."""
+    return functools.partial(invoke_cli, data_dir=tmp_path, env=cli_env(settings))
 
 
 def status_of(settings: Settings, rt: Runtime, party: Party) -> int:
@@ -138,7 +143,7 @@ def test_deadlines_list_shows_what_is_due_and_filters_by_kind(
 
 
 def test_status_tells_the_database_migrations_lag_and_overdue_refunds(
-    api: Api, run: Run, rt: Runtime, settings: Settings
+    api: Api, run: Run, rt: Runtime, settings: Settings, tmp_path: Path
 ) -> None:
     hook = {"url": "https://hooks.example.test/in", "events": ["order.cancelled"]}
     api.ok(api.post("/webhook-endpoints", hook, as_=api.admin), 201)
@@ -164,8 +169,8 @@ def test_status_tells_the_database_migrations_lag_and_overdue_refunds(
     assert int(lines["due deadlines"]) >= 1 and int(lines["overdue refunds"]) == 1
     assert float(lines["oldest due deadline's lag"].split()[0]) >= 39 * DAY
     assert lines["failed webhook deliveries"] == "1"
-    with schema_behind(settings.url):
-        behind = run("status")
+    with schema_behind(settings.url):  # the installed console script, in a process of its own
+        behind = run_cli("status", data_dir=tmp_path, env=cli_env(settings), script="aftersale")
     assert behind.returncode == 1 and "NOT READY" in behind.stdout
 
 
