@@ -24,7 +24,8 @@ from aftersale.services.runtime import Runtime
 from aftersale.services.users import create_user
 
 PG_SERVER = os.environ.get("AFTERSALE_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
-DB_NAME = "aftersale_bench"
+# (set AFTERSALE_BENCH_DB to run two benchmarks side by side: each drops and makes its own)
+DB_NAME = os.environ.get("AFTERSALE_BENCH_DB", "aftersale_bench")
 ITEMS = [
     {"sku": "SKU-1", "title": "Lamp", "quantity": 2, "unit_price": "20.00"},
     {"sku": "SKU-2", "title": "Bulb", "quantity": 3, "unit_price": "5.00"},
