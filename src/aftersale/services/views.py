@@ -37,7 +37,7 @@ def money(amount: Decimal | None, currency: str) -> shapes.Money | None:
     if amount is None:
         return None
     if not amount:  # 0 and -0 are one cache key but print differently
-        return {"amount": Money(amount, currency).as_dict()["amount"], "currency": currency}
+        return cast(shapes.Money, Money(amount, currency).as_dict())  # (its two keys)
     return {"amount": _amount(amount, currency), "currency": currency}
 
 
