@@ -236,7 +236,7 @@ def route_table(app: FastAPI) -> set[tuple[str, str]]:
 
 
 def response_models(app: FastAPI) -> dict[tuple[str, str], Any]:
-    """The response model each API route declares (api/models.py), by (method, path)."""
+    """The response model each API route declares (services/shapes.py), by (method, path)."""
     found: dict[tuple[str, str], Any] = {}
     for route in app.routes:
         for ctx in getattr(route, "effective_route_contexts", list)():
@@ -444,7 +444,7 @@ def test_authorization_matrix(api: Api, rt: Runtime) -> None:
                 answer = api_call(api.http, method, path, party, _ids_for(world, path, target))
                 cells += 1
                 if answer.status_code == 200 and (method, path) in declared:
-                    # the answer is its declared model exactly (models.Shape forbids extras)
+                    # the answer is its declared shape exactly (services/shapes.py: extra="forbid")
                     TypeAdapter(declared[method, path]).validate_json(answer.content)
                 if not judge(answer, want, method):
                     wrong.append(

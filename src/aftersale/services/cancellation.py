@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aftersale.domain.actors import Actor
+from aftersale.services import shapes
 from aftersale.services.common import change_order
 from aftersale.services.runtime import Runtime
 
@@ -17,7 +18,7 @@ def cancel(
     reason: object,
     comment: object = None,
     refund_to: object = None,
-) -> tuple[bool, dict[str, Any]]:
+) -> tuple[bool, shapes.Order]:
     """The buyer's Cancel Order: (True, order) if cancelled at once, (False, order) if requested."""
     outcome: dict[str, bool] = {}
 
@@ -29,7 +30,7 @@ def cancel(
     return outcome["done"], view
 
 
-def accept_cancellation(rt: Runtime, actor: Actor, order_id: str) -> dict[str, Any]:
+def accept_cancellation(rt: Runtime, actor: Actor, order_id: str) -> shapes.Order:
     """The seller accepts the buyer's request."""
     return change_order(
         rt, actor, "accept_cancellation", order_id, lambda o, c: o.accept_cancellation(c)
@@ -38,7 +39,7 @@ def accept_cancellation(rt: Runtime, actor: Actor, order_id: str) -> dict[str, A
 
 def reject_cancellation(
     rt: Runtime, actor: Actor, order_id: str, *, reason: object
-) -> dict[str, Any]:
+) -> shapes.Order:
     """The seller rejects the buyer's request."""
     return change_order(
         rt,
@@ -51,7 +52,7 @@ def reject_cancellation(
 
 def seller_cancel(
     rt: Runtime, actor: Actor, order_id: str, *, reason: object, items: object = None
-) -> dict[str, Any]:
+) -> shapes.Order:
     """The seller cancels an unshipped order, or some quantities of its lines."""
     return change_order(
         rt,

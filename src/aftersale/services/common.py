@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar, overload
 
 from aftersale.domain.actions import can_see, require_role
 from aftersale.domain.actors import Actor
 from aftersale.domain.context import Ctx
 from aftersale.domain.errors import ConcurrentModification, NotFound
 from aftersale.domain.order import Order
+from aftersale.services import shapes
 from aftersale.services.ports import UnitOfWork
 from aftersale.services.runtime import Runtime
-from aftersale.services.views import order_view
+from aftersale.services.views import order_shape
 
 T = TypeVar("T")
+V = TypeVar("V")
 ATTEMPTS = 5
 
 
@@ -34,15 +36,33 @@ def owner_of(uow: UnitOfWork, kind: str, object_id: str) -> str:
     return order_id
 
 
+@overload
 def change_order(
     rt: Runtime,
     actor: Actor,
     action: str,
     order_id: str | Callable[[UnitOfWork], str],
     rule: Callable[[Order, Ctx], T],
-    present: Callable[[Order, Ctx, T], dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    """Run one domain rule on one order in one transaction, retrying lost races."""
+) -> shapes.Order: ...
+@overload
+def change_order(
+    rt: Runtime,
+    actor: Actor,
+    action: str,
+    order_id: str | Callable[[UnitOfWork], str],
+    rule: Callable[[Order, Ctx], T],
+    present: Callable[[Order, Ctx, T], V],
+) -> V: ...
+def change_order(
+    rt: Runtime,
+    actor: Actor,
+    action: str,
+    order_id: str | Callable[[UnitOfWork], str],
+    rule: Callable[[Order, Ctx], T],
+    present: Callable[[Order, Ctx, T], V] | None = None,
+) -> V | shapes.Order:
+    """Run one domain rule on one order in one transaction, retrying lost races; the answer
+    is `present`'s view, else the order's (its shape: services/shapes.py)."""
     require_role(actor, action)
     for attempt in range(ATTEMPTS):
         try:
@@ -52,7 +72,7 @@ def change_order(
                 ctx = rt.ctx(actor)
                 result = rule(order, ctx)
                 uow.orders.save(order)
-                view = present(order, ctx, result) if present else order_view(order, ctx)
+                view = present(order, ctx, result) if present else order_shape(order, ctx)
                 uow.commit()
                 return view
         except rt.retryable as exc:
@@ -61,9 +81,9 @@ def change_order(
     raise AssertionError("unreachable")
 
 
-def read_order(rt: Runtime, actor: Actor, order_id: str) -> dict[str, Any]:
+def read_order(rt: Runtime, actor: Actor, order_id: str) -> shapes.Order:
     """The order as the caller sees it."""
     require_role(actor, "read")
     with rt.uow(readonly=True) as uow:
         order = visible_order(uow, actor, order_id, lock=False)
-        return order_view(order, rt.ctx(actor))
+        return order_shape(order, rt.ctx(actor))

@@ -14,6 +14,7 @@ from typing import Any
 from aftersale.domain.actions import require_role
 from aftersale.domain.actors import Actor
 from aftersale.domain.errors import NotFound, ValidationFailed
+from aftersale.services import shapes
 from aftersale.services.runtime import Runtime
 from aftersale.services.views import iso
 from aftersale.services.webhooks import cursor_seq
@@ -38,7 +39,7 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def delivery_view(row: dict[str, Any]) -> dict[str, Any]:
+def delivery_view(row: dict[str, Any]) -> shapes.Delivery:
     """A delivery as the log shows it."""
     return {
         "id": row["id"],
@@ -61,7 +62,7 @@ def list_deliveries(
     status: str | None = None,
     cursor: str | None = None,
     limit: int = 50,
-) -> dict[str, Any]:
+) -> shapes.DeliveryPage:
     """An endpoint's deliveries, newest first."""
     require_role(actor, "staff")
     if status is not None and status not in DELIVERY_STATUSES:
@@ -80,7 +81,7 @@ def list_deliveries(
     }
 
 
-def redeliver(rt: Runtime, actor: Actor, delivery_id: str) -> dict[str, Any]:
+def redeliver(rt: Runtime, actor: Actor, delivery_id: str) -> shapes.Delivery:
     """A new attempt at once, with the same webhook-id and body."""
     require_role(actor, "staff")
     with rt.uow() as uow:

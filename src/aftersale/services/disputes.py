@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from aftersale.domain.actions import require_role
 from aftersale.domain.actors import Actor
 from aftersale.domain.context import Ctx
 from aftersale.domain.entities import Dispute
 from aftersale.domain.order import Order
+from aftersale.services import shapes
 from aftersale.services.common import change_order, owner_of, visible_order
 from aftersale.services.runtime import Runtime
 from aftersale.services.views import dispute_view
 
 
-def _present(order: Order, ctx: Ctx, dispute: Dispute) -> dict[str, Any]:
+def _present(order: Order, ctx: Ctx, dispute: Dispute) -> shapes.Dispute:
     return dispute_view(dispute, order.currency, ctx, order)
 
 
@@ -28,7 +28,7 @@ def open_dispute(
     refund_type: object,
     amount: object,
     description: object,
-) -> dict[str, Any]:
+) -> shapes.Dispute:
     """The buyer opens a dispute."""
     return change_order(
         rt,
@@ -44,13 +44,13 @@ def open_dispute(
 
 def _on_dispute(
     rt: Runtime, actor: Actor, action: str, dispute_id: str, rule: Callable[[Order, Ctx], Dispute]
-) -> dict[str, Any]:
+) -> shapes.Dispute:
     return change_order(
         rt, actor, action, lambda uow: owner_of(uow, "dispute", dispute_id), rule, _present
     )
 
 
-def get_dispute(rt: Runtime, actor: Actor, dispute_id: str) -> dict[str, Any]:
+def get_dispute(rt: Runtime, actor: Actor, dispute_id: str) -> shapes.Dispute:
     """A dispute the caller may see."""
     require_role(actor, "read")
     with rt.uow(readonly=True) as uow:
@@ -59,14 +59,14 @@ def get_dispute(rt: Runtime, actor: Actor, dispute_id: str) -> dict[str, Any]:
         return dispute_view(dispute, order.currency, rt.ctx(actor), order)
 
 
-def accept_dispute(rt: Runtime, actor: Actor, dispute_id: str) -> dict[str, Any]:
+def accept_dispute(rt: Runtime, actor: Actor, dispute_id: str) -> shapes.Dispute:
     """The seller grants the requested refund."""
     return _on_dispute(
         rt, actor, "accept_dispute", dispute_id, lambda o, c: o.accept_dispute(dispute_id, c)
     )
 
 
-def reject_dispute(rt: Runtime, actor: Actor, dispute_id: str, *, reason: object) -> dict[str, Any]:
+def reject_dispute(rt: Runtime, actor: Actor, dispute_id: str, *, reason: object) -> shapes.Dispute:
     """The seller refuses the claim."""
     return _on_dispute(
         rt,
@@ -77,7 +77,7 @@ def reject_dispute(rt: Runtime, actor: Actor, dispute_id: str, *, reason: object
     )
 
 
-def propose_refund(rt: Runtime, actor: Actor, dispute_id: str, *, amount: object) -> dict[str, Any]:
+def propose_refund(rt: Runtime, actor: Actor, dispute_id: str, *, amount: object) -> shapes.Dispute:
     """The seller offers another amount."""
     return _on_dispute(
         rt,
@@ -88,14 +88,14 @@ def propose_refund(rt: Runtime, actor: Actor, dispute_id: str, *, amount: object
     )
 
 
-def accept_proposal(rt: Runtime, actor: Actor, dispute_id: str) -> dict[str, Any]:
+def accept_proposal(rt: Runtime, actor: Actor, dispute_id: str) -> shapes.Dispute:
     """The buyer takes the seller's offer."""
     return _on_dispute(
         rt, actor, "accept_proposal", dispute_id, lambda o, c: o.accept_proposal(dispute_id, c)
     )
 
 
-def escalate(rt: Runtime, actor: Actor, dispute_id: str) -> dict[str, Any]:
+def escalate(rt: Runtime, actor: Actor, dispute_id: str) -> shapes.Dispute:
     """The buyer asks the platform to decide."""
     return _on_dispute(
         rt, actor, "escalate_dispute", dispute_id, lambda o, c: o.escalate_dispute(dispute_id, c)
@@ -104,7 +104,7 @@ def escalate(rt: Runtime, actor: Actor, dispute_id: str) -> dict[str, Any]:
 
 def resolve(
     rt: Runtime, actor: Actor, dispute_id: str, *, refund_amount: object, note: object
-) -> dict[str, Any]:
+) -> shapes.Dispute:
     """Staff decide the dispute."""
     return _on_dispute(
         rt,
@@ -123,7 +123,7 @@ def modify(
     refund_type: object,
     amount: object = None,
     description: object = None,
-) -> dict[str, Any]:
+) -> shapes.Dispute:
     """The buyer changes the request after the seller's answer (another round)."""
     return _on_dispute(
         rt,
@@ -136,7 +136,7 @@ def modify(
     )
 
 
-def withdraw(rt: Runtime, actor: Actor, dispute_id: str) -> dict[str, Any]:
+def withdraw(rt: Runtime, actor: Actor, dispute_id: str) -> shapes.Dispute:
     """The buyer gives the dispute up."""
     return _on_dispute(
         rt, actor, "withdraw_dispute", dispute_id, lambda o, c: o.withdraw_dispute(dispute_id, c)

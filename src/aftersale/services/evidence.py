@@ -12,7 +12,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, cast
+from typing import Protocol, cast
 
 from aftersale.domain.actions import can_see, require_role
 from aftersale.domain.actors import Actor
@@ -20,6 +20,7 @@ from aftersale.domain.errors import DomainError, InvalidState, NotFound, Validat
 from aftersale.domain.order import Order
 from aftersale.domain.order_state import ACTIVE_DISPUTE
 from aftersale.domain.validate import storable
+from aftersale.services import shapes
 from aftersale.services.common import owner_of, visible_order
 from aftersale.services.ports import UnitOfWork
 from aftersale.services.runtime import Runtime
@@ -127,7 +128,7 @@ def evidence_id() -> str:
     return f"evd_{time.time_ns():016x}{secrets.token_hex(6)}"
 
 
-def evidence_view(e: EvidenceRecord) -> dict[str, Any]:
+def evidence_view(e: EvidenceRecord) -> shapes.Evidence:
     """An evidence file's public description."""
     return {
         "id": e.id,
@@ -154,7 +155,7 @@ def attach_evidence(
     filename: str | None,
     content_type: str | None,
     data: bytes,
-) -> dict[str, Any]:
+) -> shapes.Evidence:
     """The order's buyer or seller attaches a file to a dispute still in progress."""
     require_role(actor, "attach_evidence")
     with rt.uow() as uow:
@@ -181,7 +182,7 @@ def attach_evidence(
         return evidence_view(record)
 
 
-def list_evidence(rt: Runtime, actor: Actor, dispute_id: str) -> list[dict[str, Any]]:
+def list_evidence(rt: Runtime, actor: Actor, dispute_id: str) -> list[shapes.Evidence]:
     """The files attached to a dispute the caller may see, oldest first."""
     require_role(actor, "read")
     with rt.uow(readonly=True) as uow:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aftersale.domain.actions import require_role
 from aftersale.domain.actors import Actor
 from aftersale.domain.entities import Event, new_id
 from aftersale.domain.errors import ValidationFailed
 from aftersale.domain.validate import seq_cursor, text
+from aftersale.services import shapes
 from aftersale.services.common import visible_order
 from aftersale.services.records import MessageRecord
 from aftersale.services.runtime import Runtime
@@ -17,7 +16,7 @@ from aftersale.services.views import iso
 AUTHOR = {"buyer": "buyer", "seller": "seller", "admin": "platform"}
 
 
-def message_view(m: MessageRecord) -> dict[str, Any]:
+def message_view(m: MessageRecord) -> shapes.Message:
     """A message."""
     return {
         "id": m.id,
@@ -27,7 +26,7 @@ def message_view(m: MessageRecord) -> dict[str, Any]:
     }
 
 
-def post_message(rt: Runtime, actor: Actor, order_id: str, *, body: object) -> dict[str, Any]:
+def post_message(rt: Runtime, actor: Actor, order_id: str, *, body: object) -> shapes.Message:
     """Add a message to the order's thread."""
     require_role(actor, "message")
     content = text(body, "body", max_len=2000)
@@ -61,7 +60,7 @@ def post_message(rt: Runtime, actor: Actor, order_id: str, *, body: object) -> d
 
 def list_messages(
     rt: Runtime, actor: Actor, order_id: str, *, cursor: str | None, limit: int = 50
-) -> dict[str, Any]:
+) -> shapes.MessagePage:
     """The thread, oldest first, a page at a time."""
     require_role(actor, "read")
     after = seq_cursor(cursor) or 0

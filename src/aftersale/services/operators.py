@@ -8,6 +8,7 @@ from typing import Any, cast
 
 from aftersale.domain.actors import Actor, Role
 from aftersale.domain.errors import NotFound
+from aftersale.services import shapes
 from aftersale.services.records import UserRecord
 from aftersale.services.refunds import retry_refund
 from aftersale.services.runtime import Runtime
@@ -62,6 +63,6 @@ def rotate_token(rt: Runtime, *, who: str) -> tuple[UserRecord, str]:
     return user, token
 
 
-def retry_failed_refund(rt: Runtime, *, refund_id: str) -> dict[str, Any]:
+def retry_failed_refund(rt: Runtime, *, refund_id: str) -> shapes.Order:
     """Issue a failed refund again, as the platform (a new refund keyed on the failed one)."""
     return retry_refund(rt, OPERATOR, refund_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from aftersale.domain.actions import require_role
 from aftersale.domain.actors import Actor, Role
@@ -10,10 +10,11 @@ from aftersale.domain.context import Ctx
 from aftersale.domain.entities import OrderStatus
 from aftersale.domain.errors import ValidationFailed
 from aftersale.domain.order import Order, create_order
+from aftersale.services import shapes
 from aftersale.services.common import change_order
 from aftersale.services.gateway import check_card_payment
 from aftersale.services.runtime import Runtime
-from aftersale.services.views import order_view
+from aftersale.services.views import order_shape
 
 
 def place_order(
@@ -27,7 +28,7 @@ def place_order(
     shipping_fee: object = None,
     ship_by_days: object = None,
     delivery_days: object = None,
-) -> dict[str, Any]:
+) -> shapes.Order:
     """Create an order awaiting payment (the storefront's call)."""
     require_role(actor, "create_order")
     with rt.uow() as uow:
@@ -50,14 +51,14 @@ def place_order(
             delivery_days=delivery_days,
         )
         uow.orders.add(order)
-        view = order_view(order, ctx)
+        view = order_shape(order, ctx)
         uow.commit()
         return view
 
 
 def record_payment(
     rt: Runtime, actor: Actor, order_id: str, *, amount: object, method: object, reference: object
-) -> dict[str, Any]:
+) -> shapes.Order:
     """Record the buyer's payment (a card payment first checked at the gateway)."""
 
     def pay(o: Order, c: Ctx) -> None:
@@ -67,14 +68,14 @@ def record_payment(
     return change_order(rt, actor, "pay", order_id, pay)
 
 
-def pack(rt: Runtime, actor: Actor, order_id: str) -> dict[str, Any]:
+def pack(rt: Runtime, actor: Actor, order_id: str) -> shapes.Order:
     """The seller packed the order."""
     return change_order(rt, actor, "pack", order_id, lambda o, c: o.pack(c))
 
 
 def ship(
     rt: Runtime, actor: Actor, order_id: str, *, carrier: object, tracking_number: object
-) -> dict[str, Any]:
+) -> shapes.Order:
     """The seller handed the order to the carrier."""
     return change_order(
         rt,
@@ -85,20 +86,20 @@ def ship(
     )
 
 
-def deliver(rt: Runtime, actor: Actor, order_id: str) -> dict[str, Any]:
+def deliver(rt: Runtime, actor: Actor, order_id: str) -> shapes.Order:
     """The carrier reports delivery."""
     return change_order(rt, actor, "deliver", order_id, lambda o, c: o.deliver(c))
 
 
-def confirm_receipt(rt: Runtime, actor: Actor, order_id: str) -> dict[str, Any]:
+def confirm_receipt(rt: Runtime, actor: Actor, order_id: str) -> shapes.Order:
     """The buyer confirms receipt."""
     return change_order(rt, actor, "confirm_receipt", order_id, lambda o, c: o.deliver(c))
 
 
-def list_orders(
+def order_page(
     rt: Runtime, actor: Actor, *, status: str | None, cursor: str | None, limit: int
-) -> dict[str, Any]:
-    """The caller's orders, newest first, a page at a time."""
+) -> shapes.OrderPage:
+    """The caller's orders, newest first, a page at a time (GET /orders)."""
     require_role(actor, "read")
     if status is not None and status not in set(OrderStatus):
         raise ValidationFailed(f"status must be one of: {', '.join(OrderStatus)}", field="status")
@@ -113,10 +114,18 @@ def list_orders(
             limit=limit,
         )
         ctx = rt.ctx(actor)
-        return {"items": [order_view(o, ctx) for o in orders], "next_cursor": nxt}
+        return {"items": [order_shape(o, ctx) for o in orders], "next_cursor": nxt}
 
 
-def extend_protection(rt: Runtime, actor: Actor, order_id: str, *, days: object) -> dict[str, Any]:
+def list_orders(
+    rt: Runtime, actor: Actor, *, status: str | None, cursor: str | None, limit: int
+) -> dict[str, Any]:
+    """order_page's page as plain data, for the pages (which merge and extend pages of it)."""
+    page = order_page(rt, actor, status=status, cursor=cursor, limit=limit)
+    return cast(dict[str, Any], page)
+
+
+def extend_protection(rt: Runtime, actor: Actor, order_id: str, *, days: object) -> shapes.Order:
     """The seller (or staff) extend a shipped order's purchase protection."""
     return change_order(
         rt, actor, "extend_protection", order_id, lambda o, c: o.extend_protection(days=days, ctx=c)

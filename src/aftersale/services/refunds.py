@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aftersale.domain.actions import require_role
 from aftersale.domain.actors import Actor
+from aftersale.services import shapes
 from aftersale.services.common import change_order, owner_of, visible_order
 from aftersale.services.runtime import Runtime
 from aftersale.services.views import refund_view
 
 
-def get_refund(rt: Runtime, actor: Actor, refund_id: str) -> dict[str, Any]:
+def get_refund(rt: Runtime, actor: Actor, refund_id: str) -> shapes.Refund:
     """A refund the caller may see."""
     require_role(actor, "read")
     with rt.uow(readonly=True) as uow:
@@ -19,7 +18,7 @@ def get_refund(rt: Runtime, actor: Actor, refund_id: str) -> dict[str, Any]:
         return refund_view(order.find_refund(refund_id), overdue_at=rt.clock.now())
 
 
-def retry_refund(rt: Runtime, actor: Actor, refund_id: str) -> dict[str, Any]:
+def retry_refund(rt: Runtime, actor: Actor, refund_id: str) -> shapes.Order:
     """Staff issue a failed refund again."""
     return change_order(
         rt,
@@ -32,7 +31,7 @@ def retry_refund(rt: Runtime, actor: Actor, refund_id: str) -> dict[str, Any]:
 
 def choose_refund_destination(
     rt: Runtime, actor: Actor, order_id: str, *, refund_to: object
-) -> dict[str, Any]:
+) -> shapes.Order:
     """The buyer sends future refunds of an order to the original method or the balance."""
     return change_order(
         rt,
@@ -45,7 +44,7 @@ def choose_refund_destination(
 
 def goodwill_refund(
     rt: Runtime, actor: Actor, order_id: str, *, amount: object, reason: object
-) -> dict[str, Any]:
+) -> shapes.Refund:
     """Staff refund part of an order as a goodwill gesture; answers with the refund."""
     return change_order(
         rt,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, cast
 
@@ -11,6 +11,7 @@ from aftersale.domain.actors import Actor
 from aftersale.domain.countries import is_country
 from aftersale.domain.errors import NotFound, ValidationFailed
 from aftersale.domain.validate import text
+from aftersale.services import shapes
 from aftersale.services.ports import UnitOfWork
 from aftersale.services.runtime import Runtime
 from aftersale.services.views import iso
@@ -66,11 +67,20 @@ def _repo(uow: UnitOfWork) -> ReturnAddressRepository:
     return cast(ReturnAddressRepository, cast(Any, uow).return_addresses)
 
 
-def address_view(a: ReturnAddress) -> dict[str, Any]:
+def address_view(a: ReturnAddress) -> shapes.ReturnAddress:
     """A return address's public description."""
-    data = asdict(a)
-    data["updated_at"] = iso(a.updated_at)
-    return data
+    return {
+        "seller_id": a.seller_id,
+        "name": a.name,
+        "line1": a.line1,
+        "line2": a.line2,
+        "city": a.city,
+        "region": a.region,
+        "postal_code": a.postal_code,
+        "country": a.country,
+        "phone": a.phone,
+        "updated_at": iso(a.updated_at),
+    }
 
 
 class InvalidAddress(ValidationFailed):
@@ -124,7 +134,7 @@ def checked_fields(body: dict[str, Any]) -> dict[str, str | None]:
     return out
 
 
-def get_return_address(rt: Runtime, actor: Actor) -> dict[str, Any]:
+def get_return_address(rt: Runtime, actor: Actor) -> shapes.ReturnAddress:
     """The seller's own return address, else return_address_missing."""
     require_role(actor, "return_address")
     with rt.uow(readonly=True) as uow:
@@ -134,7 +144,7 @@ def get_return_address(rt: Runtime, actor: Actor) -> dict[str, Any]:
     return address_view(found)
 
 
-def put_return_address(rt: Runtime, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
+def put_return_address(rt: Runtime, actor: Actor, body: dict[str, Any]) -> shapes.ReturnAddress:
     """Set the seller's return address (the same body twice leaves it as it was)."""
     require_role(actor, "return_address")
     fields = checked_fields(body)
@@ -152,7 +162,7 @@ def put_return_address(rt: Runtime, actor: Actor, body: dict[str, Any]) -> dict[
     return address_view(address)
 
 
-def return_address_of(rt: Runtime, seller_id: str) -> dict[str, Any] | None:
+def return_address_of(rt: Runtime, seller_id: str) -> shapes.ReturnAddress | None:
     """An order's seller's return address, for the buyer's approved return (None: not set)."""
     with rt.uow(readonly=True) as uow:
         found = _repo(uow).get(seller_id)

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from aftersale.domain.actions import require_role
 from aftersale.domain.actors import Actor
 from aftersale.domain.context import Ctx
 from aftersale.domain.entities import Return
 from aftersale.domain.order import Order
+from aftersale.services import shapes
 from aftersale.services.common import change_order, owner_of, visible_order
 from aftersale.services.runtime import Runtime
 from aftersale.services.views import return_view
 
 
-def _present(order: Order, ctx: Ctx, ret: Return) -> dict[str, Any]:
+def _present(order: Order, ctx: Ctx, ret: Return) -> shapes.Return:
     return return_view(ret, order.currency, ctx)
 
 
@@ -28,7 +28,7 @@ def open_return(
     items: object,
     condition: object,
     description: object = None,
-) -> dict[str, Any]:
+) -> shapes.Return:
     """The buyer asks to return items."""
     return change_order(
         rt,
@@ -44,13 +44,13 @@ def open_return(
 
 def _on_return(
     rt: Runtime, actor: Actor, action: str, return_id: str, rule: Callable[[Order, Ctx], Return]
-) -> dict[str, Any]:
+) -> shapes.Return:
     return change_order(
         rt, actor, action, lambda uow: owner_of(uow, "return", return_id), rule, _present
     )
 
 
-def get_return(rt: Runtime, actor: Actor, return_id: str) -> dict[str, Any]:
+def get_return(rt: Runtime, actor: Actor, return_id: str) -> shapes.Return:
     """A return the caller may see."""
     require_role(actor, "read")
     with rt.uow(readonly=True) as uow:
@@ -58,14 +58,14 @@ def get_return(rt: Runtime, actor: Actor, return_id: str) -> dict[str, Any]:
         return return_view(order.find_return(return_id), order.currency, rt.ctx(actor))
 
 
-def approve_return(rt: Runtime, actor: Actor, return_id: str) -> dict[str, Any]:
+def approve_return(rt: Runtime, actor: Actor, return_id: str) -> shapes.Return:
     """The seller approves a return request."""
     return _on_return(
         rt, actor, "approve_return", return_id, lambda o, c: o.approve_return(return_id, c)
     )
 
 
-def reject_return(rt: Runtime, actor: Actor, return_id: str, *, reason: object) -> dict[str, Any]:
+def reject_return(rt: Runtime, actor: Actor, return_id: str, *, reason: object) -> shapes.Return:
     """The seller rejects a return request."""
     return _on_return(
         rt,
@@ -78,7 +78,7 @@ def reject_return(rt: Runtime, actor: Actor, return_id: str, *, reason: object) 
 
 def ship_return(
     rt: Runtime, actor: Actor, return_id: str, *, carrier: object, tracking_number: object
-) -> dict[str, Any]:
+) -> shapes.Return:
     """The buyer ships the items back."""
     return _on_return(
         rt,
@@ -93,7 +93,7 @@ def ship_return(
 
 def receive_return(
     rt: Runtime, actor: Actor, return_id: str, *, condition_ok: object, notes: object = None
-) -> dict[str, Any]:
+) -> shapes.Return:
     """The seller or staff inspect the returned items."""
     return _on_return(
         rt,

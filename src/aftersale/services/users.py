@@ -6,7 +6,7 @@ import hashlib
 import re
 import secrets
 import time
-from typing import Any, cast
+from typing import cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -17,6 +17,7 @@ from aftersale.domain.countries import is_country
 from aftersale.domain.entities import new_id
 from aftersale.domain.errors import DomainError, NotFound, ValidationFailed
 from aftersale.domain.validate import text
+from aftersale.services import shapes
 from aftersale.services.records import UserRecord
 from aftersale.services.runtime import Runtime
 
@@ -31,13 +32,13 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def user_view(user: UserRecord, token: str | None = None) -> dict[str, Any]:
+def user_view(user: UserRecord, token: str | None = None) -> shapes.User:
     """A user (with the token only when it is first issued)."""
-    view: dict[str, Any] = {
+    view: shapes.User = {
         "id": user.id,
         "email": user.email,
         "name": user.name,
-        "role": user.role,
+        "role": cast(shapes.RoleName, user.role),  # (one of ROLES: create_user checks it)
         "country": user.country,
         "language": user.locale,
     }
@@ -58,7 +59,7 @@ def create_user(
     language: object = None,
     token: str | None = None,
     user_id: str | None = None,
-) -> dict[str, Any]:
+) -> shapes.User:
     """Create a user and issue its API token (actor None: the system itself, e.g. the CLI)."""
     if actor is not None:
         require_role(actor, "create_user")

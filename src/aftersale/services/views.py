@@ -1,30 +1,43 @@
-"""The public shapes of orders, refunds, returns and disputes, shared by the API and the pages."""
+"""The public views of orders, refunds, returns and disputes, shared by the API and the pages:
+each returns its shape (services/shapes.py), the one description the API's schema is made of."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast, overload
 
 from aftersale.domain.actions import allowed_actions, dispute_actions, return_actions
 from aftersale.domain.context import Ctx
 from aftersale.domain.entities import CancellationRequest, Dispute, Refund, Return
 from aftersale.domain.money import Money
 from aftersale.domain.order import Order
+from aftersale.services import shapes
 
 
+@overload
+def iso(value: datetime) -> str: ...
+@overload
+def iso(value: None) -> None: ...
+@overload
+def iso(value: datetime | None) -> str | None: ...
 def iso(value: datetime | None) -> str | None:
     """RFC 3339 in UTC with a Z."""
     return None if value is None else value.isoformat().replace("+00:00", "Z")
 
 
-def money(amount: Decimal | None, currency: str) -> dict[str, str] | None:
+@overload
+def money(amount: Decimal, currency: str) -> shapes.Money: ...
+@overload
+def money(amount: Decimal | None, currency: str) -> shapes.Money | None: ...
+def money(amount: Decimal | None, currency: str) -> shapes.Money | None:
     """{"amount": "12.34", "currency": "USD"}."""
     if amount is None:
         return None
     if not amount:  # 0 and -0 are one cache key but print differently
-        return Money(amount, currency).as_dict()
+        return cast(shapes.Money, Money(amount, currency).as_dict())  # (its two keys)
     return {"amount": _amount(amount, currency), "currency": currency}
 
 
@@ -35,7 +48,7 @@ def _amount(amount: Decimal, currency: str) -> str:
     return Money(amount, currency).as_dict()["amount"]
 
 
-def cancellation_view(c: CancellationRequest | None) -> dict[str, Any] | None:
+def cancellation_view(c: CancellationRequest | None) -> shapes.Cancellation | None:
     """A cancellation request."""
     if c is None:
         return None
@@ -51,9 +64,9 @@ def cancellation_view(c: CancellationRequest | None) -> dict[str, Any] | None:
     }
 
 
-def refund_view(r: Refund, *, overdue_at: datetime | None = None) -> dict[str, Any]:
+def refund_view(r: Refund, *, overdue_at: datetime | None = None) -> shapes.Refund:
     """A refund; `overdue` when it has not succeeded by its expected-by date."""
-    view: dict[str, Any] = {
+    view: shapes.Refund = {
         "id": r.id,
         "order_id": r.order_id,
         "amount": money(r.amount, r.currency),
@@ -72,7 +85,7 @@ def refund_view(r: Refund, *, overdue_at: datetime | None = None) -> dict[str, A
     return view
 
 
-def return_view(r: Return, currency: str, ctx: Ctx | None = None) -> dict[str, Any]:
+def return_view(r: Return, currency: str, ctx: Ctx | None = None) -> shapes.Return:
     """A return, with the actions open to the caller (`ctx`) on it."""
     return {
         "id": r.id,
@@ -103,7 +116,7 @@ def return_view(r: Return, currency: str, ctx: Ctx | None = None) -> dict[str, A
 
 def dispute_view(
     d: Dispute, currency: str, ctx: Ctx | None = None, order: Order | None = None
-) -> dict[str, Any]:
+) -> shapes.Dispute:
     """A dispute, with the actions open to the caller (`ctx`) on it."""
     return {
         "id": d.id,
@@ -137,10 +150,13 @@ def dispute_view(
     }
 
 
-def _step(step: dict[str, Any], currency: str) -> dict[str, Any]:
+def _step(step: dict[str, Any], currency: str) -> shapes.DisputeStep:
     """A dispute history step for the wire (amounts as money)."""
-    out = {"at": step["at"].replace("+00:00", "Z"), "actor": step["actor"]}
-    out["action"] = step["action"]
+    out: shapes.DisputeStep = {
+        "at": step["at"].replace("+00:00", "Z"),
+        "actor": step["actor"],
+        "action": step["action"],
+    }
     if "amount" in step:
         out["amount"] = money(Decimal(step["amount"]), currency)
     if "note" in step:
@@ -148,7 +164,7 @@ def _step(step: dict[str, Any], currency: str) -> dict[str, Any]:
     return out
 
 
-def order_view(order: Order, ctx: Ctx) -> dict[str, Any]:
+def order_shape(order: Order, ctx: Ctx) -> shapes.Order:
     """The whole order as the caller sees it (GET /orders/{id})."""
     cur = order.currency
     return {
@@ -202,3 +218,22 @@ def order_view(order: Order, ctx: Ctx) -> dict[str, Any]:
         "policy": order.policy.as_dict(),
         "version": order.version,
     }
+
+
+# The same function, typed as plain data for the pages, mails and staff views, which read and
+# extend it as template data (the API's use cases take order_shape).
+order_view = cast(Callable[[Order, Ctx], dict[str, Any]], order_shape)
+
+
+def reason_list(table: dict[str, str]) -> list[shapes.Reason]:
+    """A reason list as [{"code", "label"}]."""
+    return [{"code": c, "label": label} for c, label in table.items()]
+
+
+def return_reason_list(
+    table: dict[str, str], seller_fault: frozenset[str] | set[str]
+) -> list[shapes.ReturnReason]:
+    """The return reasons, each with whether it is the seller's fault."""
+    return [
+        {"code": c, "label": label, "seller_fault": c in seller_fault} for c, label in table.items()
+    ]

@@ -13,6 +13,7 @@ from aftersale.domain.actors import Actor
 from aftersale.domain.entities import new_id
 from aftersale.domain.errors import NotFound, ValidationFailed
 from aftersale.domain.validate import seq_cursor, text
+from aftersale.services import shapes
 from aftersale.services.notify_plan import EVENT_TYPES
 from aftersale.services.ports import UnitOfWork
 from aftersale.services.runtime import Runtime
@@ -28,9 +29,9 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def endpoint_view(row: dict[str, Any], *, secret: bool = False) -> dict[str, Any]:
+def endpoint_view(row: dict[str, Any], *, secret: bool = False) -> shapes.Endpoint:
     """An endpoint (its secret only when just made or rotated)."""
-    view = {
+    view: shapes.Endpoint = {
         "id": row["id"],
         "url": row["url"],
         "events": list(EVENT_TYPES) if row["events"] is None else list(row["events"]),
@@ -67,7 +68,7 @@ def create_endpoint(
     events: object = None,
     description: object = None,
     allow_private: bool = False,
-) -> dict[str, Any]:
+) -> shapes.Endpoint:
     """Register an endpoint; the answer carries its secret (shown only here and on rotate)."""
     require_role(actor, "staff")
     row = {
@@ -92,7 +93,7 @@ def _endpoint(uow: UnitOfWork, endpoint_id: str) -> dict[str, Any]:
     return found
 
 
-def get_endpoint(rt: Runtime, actor: Actor, endpoint_id: str) -> dict[str, Any]:
+def get_endpoint(rt: Runtime, actor: Actor, endpoint_id: str) -> shapes.Endpoint:
     """One endpoint (no secret)."""
     require_role(actor, "staff")
     with rt.uow(readonly=True) as uow:
@@ -101,7 +102,7 @@ def get_endpoint(rt: Runtime, actor: Actor, endpoint_id: str) -> dict[str, Any]:
 
 def list_endpoints(
     rt: Runtime, actor: Actor, *, cursor: str | None = None, limit: int = 50
-) -> dict[str, Any]:
+) -> shapes.EndpointPage:
     """Endpoints, oldest first, a page at a time."""
     require_role(actor, "staff")
     after = cursor_seq(cursor) or 0
@@ -122,7 +123,7 @@ def update_endpoint(
     *,
     changes: dict[str, Any],
     allow_private: bool = False,
-) -> dict[str, Any]:
+) -> shapes.Endpoint:
     """Change url, events, description or status (disabled: no further deliveries)."""
     require_role(actor, "staff")
     values: dict[str, Any] = {}
@@ -154,7 +155,7 @@ def delete_endpoint(rt: Runtime, actor: Actor, endpoint_id: str) -> None:
         uow.commit()
 
 
-def rotate_secret(rt: Runtime, actor: Actor, endpoint_id: str) -> dict[str, Any]:
+def rotate_secret(rt: Runtime, actor: Actor, endpoint_id: str) -> shapes.Endpoint:
     """A new secret; for 24 h deliveries are signed with the old one as well."""
     require_role(actor, "staff")
     with rt.uow() as uow:
@@ -169,7 +170,7 @@ def rotate_secret(rt: Runtime, actor: Actor, endpoint_id: str) -> dict[str, Any]
     return endpoint_view({**row, **values}, secret=True)
 
 
-def event_types(actor: Actor) -> dict[str, Any]:
+def event_types(actor: Actor) -> shapes.EventTypes:
     """Every event type an endpoint may subscribe to."""
     require_role(actor, "staff")
     return {"items": list(EVENT_TYPES)}

@@ -6,35 +6,31 @@ from fastapi import APIRouter, Body, Depends
 
 from aftersale.domain.actors import Actor
 from aftersale.domain.reasons import DISPUTE_REASONS, RETURN_REASONS, SELLER_FAULT_RETURNS
-from aftersale.entrypoints.api import models as m
 from aftersale.entrypoints.api import schemas as s
 from aftersale.entrypoints.api.deps import ActorDep, RtDep, role
 from aftersale.entrypoints.api.responses import JSONResponse
-from aftersale.entrypoints.api.routes_orders import reasons
-from aftersale.services import disputes, messages, returns
+from aftersale.services import disputes, messages, returns, shapes
+from aftersale.services.views import reason_list, return_reason_list
 
 router = APIRouter(prefix="/api/v1")
 NoBody = Annotated[dict | None, Body()]
 
 
-@router.get("/return-reasons", tags=["returns"], response_model=list[m.ReturnReason])
-def return_reasons(actor: ActorDep) -> list[dict[str, object]]:
+@router.get("/return-reasons", tags=["returns"], response_model=list[shapes.ReturnReason])
+def return_reasons(actor: ActorDep) -> list[shapes.ReturnReason]:
     """The reasons a buyer picks from when returning (`seller_fault`: the seller's fault, so
     a return of everything still refundable refunds the shipping fee too)."""
-    return [
-        {"code": c, "label": label, "seller_fault": c in SELLER_FAULT_RETURNS}
-        for c, label in RETURN_REASONS.items()
-    ]
+    return return_reason_list(RETURN_REASONS, SELLER_FAULT_RETURNS)
 
 
-@router.get("/dispute-reasons", tags=["disputes"], response_model=list[m.Reason])
-def dispute_reasons(actor: ActorDep) -> list[dict[str, str]]:
+@router.get("/dispute-reasons", tags=["disputes"], response_model=list[shapes.Reason])
+def dispute_reasons(actor: ActorDep) -> list[shapes.Reason]:
     """The reasons a buyer picks from when disputing."""
-    return reasons(DISPUTE_REASONS)
+    return reason_list(DISPUTE_REASONS)
 
 
 @router.post(
-    "/orders/{order_id}/returns", status_code=201, tags=["returns"], response_model=m.Return
+    "/orders/{order_id}/returns", status_code=201, tags=["returns"], response_model=shapes.Return
 )
 def open_return(
     rt: RtDep, order_id: str, body: s.NewReturn, actor: Actor = Depends(role("open_return"))
@@ -45,13 +41,13 @@ def open_return(
     )
 
 
-@router.get("/returns/{return_id}", tags=["returns"], response_model=m.Return)
+@router.get("/returns/{return_id}", tags=["returns"], response_model=shapes.Return)
 def get_return(rt: RtDep, actor: ActorDep, return_id: str) -> JSONResponse:
     """One return."""
     return JSONResponse(returns.get_return(rt, actor, return_id))
 
 
-@router.post("/returns/{return_id}/approve", tags=["returns"], response_model=m.Return)
+@router.post("/returns/{return_id}/approve", tags=["returns"], response_model=shapes.Return)
 def approve_return(
     rt: RtDep, return_id: str, _: NoBody = None, actor: Actor = Depends(role("approve_return"))
 ) -> JSONResponse:
@@ -59,7 +55,7 @@ def approve_return(
     return JSONResponse(returns.approve_return(rt, actor, return_id))
 
 
-@router.post("/returns/{return_id}/reject", tags=["returns"], response_model=m.Return)
+@router.post("/returns/{return_id}/reject", tags=["returns"], response_model=shapes.Return)
 def reject_return(
     rt: RtDep, return_id: str, body: s.ReasonBody, actor: Actor = Depends(role("reject_return"))
 ) -> JSONResponse:
@@ -67,7 +63,7 @@ def reject_return(
     return JSONResponse(returns.reject_return(rt, actor, return_id, reason=body.reason))
 
 
-@router.post("/returns/{return_id}/ship", tags=["returns"], response_model=m.Return)
+@router.post("/returns/{return_id}/ship", tags=["returns"], response_model=shapes.Return)
 def ship_return(
     rt: RtDep, return_id: str, body: s.Shipment, actor: Actor = Depends(role("ship_return"))
 ) -> JSONResponse:
@@ -75,7 +71,7 @@ def ship_return(
     return JSONResponse(returns.ship_return(rt, actor, return_id, **body.model_dump()))
 
 
-@router.post("/returns/{return_id}/receive", tags=["returns"], response_model=m.Return)
+@router.post("/returns/{return_id}/receive", tags=["returns"], response_model=shapes.Return)
 def receive_return(
     rt: RtDep, return_id: str, body: s.Inspection, actor: Actor = Depends(role("receive_return"))
 ) -> JSONResponse:
@@ -84,7 +80,7 @@ def receive_return(
 
 
 @router.post(
-    "/orders/{order_id}/disputes", status_code=201, tags=["disputes"], response_model=m.Dispute
+    "/orders/{order_id}/disputes", status_code=201, tags=["disputes"], response_model=shapes.Dispute
 )
 def open_dispute(
     rt: RtDep, order_id: str, body: s.NewDispute, actor: Actor = Depends(role("open_dispute"))
@@ -95,13 +91,13 @@ def open_dispute(
     )
 
 
-@router.get("/disputes/{dispute_id}", tags=["disputes"], response_model=m.Dispute)
+@router.get("/disputes/{dispute_id}", tags=["disputes"], response_model=shapes.Dispute)
 def get_dispute(rt: RtDep, actor: ActorDep, dispute_id: str) -> JSONResponse:
     """One dispute."""
     return JSONResponse(disputes.get_dispute(rt, actor, dispute_id))
 
 
-@router.post("/disputes/{dispute_id}/accept", tags=["disputes"], response_model=m.Dispute)
+@router.post("/disputes/{dispute_id}/accept", tags=["disputes"], response_model=shapes.Dispute)
 def accept_dispute(
     rt: RtDep, dispute_id: str, _: NoBody = None, actor: Actor = Depends(role("accept_dispute"))
 ) -> JSONResponse:
@@ -109,7 +105,7 @@ def accept_dispute(
     return JSONResponse(disputes.accept_dispute(rt, actor, dispute_id))
 
 
-@router.post("/disputes/{dispute_id}/reject", tags=["disputes"], response_model=m.Dispute)
+@router.post("/disputes/{dispute_id}/reject", tags=["disputes"], response_model=shapes.Dispute)
 def reject_dispute(
     rt: RtDep, dispute_id: str, body: s.ReasonBody, actor: Actor = Depends(role("reject_dispute"))
 ) -> JSONResponse:
@@ -117,7 +113,7 @@ def reject_dispute(
     return JSONResponse(disputes.reject_dispute(rt, actor, dispute_id, reason=body.reason))
 
 
-@router.post("/disputes/{dispute_id}/propose", tags=["disputes"], response_model=m.Dispute)
+@router.post("/disputes/{dispute_id}/propose", tags=["disputes"], response_model=shapes.Dispute)
 def propose(
     rt: RtDep, dispute_id: str, body: s.AmountBody, actor: Actor = Depends(role("propose_refund"))
 ) -> JSONResponse:
@@ -125,7 +121,9 @@ def propose(
     return JSONResponse(disputes.propose_refund(rt, actor, dispute_id, amount=body.amount))
 
 
-@router.post("/disputes/{dispute_id}/accept-proposal", tags=["disputes"], response_model=m.Dispute)
+@router.post(
+    "/disputes/{dispute_id}/accept-proposal", tags=["disputes"], response_model=shapes.Dispute
+)
 def accept_proposal(
     rt: RtDep, dispute_id: str, _: NoBody = None, actor: Actor = Depends(role("accept_proposal"))
 ) -> JSONResponse:
@@ -133,7 +131,7 @@ def accept_proposal(
     return JSONResponse(disputes.accept_proposal(rt, actor, dispute_id))
 
 
-@router.post("/disputes/{dispute_id}/escalate", tags=["disputes"], response_model=m.Dispute)
+@router.post("/disputes/{dispute_id}/escalate", tags=["disputes"], response_model=shapes.Dispute)
 def escalate(
     rt: RtDep, dispute_id: str, _: NoBody = None, actor: Actor = Depends(role("escalate_dispute"))
 ) -> JSONResponse:
@@ -141,7 +139,7 @@ def escalate(
     return JSONResponse(disputes.escalate(rt, actor, dispute_id))
 
 
-@router.post("/disputes/{dispute_id}/modify", tags=["disputes"], response_model=m.Dispute)
+@router.post("/disputes/{dispute_id}/modify", tags=["disputes"], response_model=shapes.Dispute)
 def modify_dispute(
     rt: RtDep,
     dispute_id: str,
@@ -152,7 +150,7 @@ def modify_dispute(
     return JSONResponse(disputes.modify(rt, actor, dispute_id, **body.model_dump()))
 
 
-@router.post("/disputes/{dispute_id}/withdraw", tags=["disputes"], response_model=m.Dispute)
+@router.post("/disputes/{dispute_id}/withdraw", tags=["disputes"], response_model=shapes.Dispute)
 def withdraw_dispute(
     rt: RtDep, dispute_id: str, _: NoBody = None, actor: Actor = Depends(role("withdraw_dispute"))
 ) -> JSONResponse:
@@ -160,7 +158,7 @@ def withdraw_dispute(
     return JSONResponse(disputes.withdraw(rt, actor, dispute_id))
 
 
-@router.post("/disputes/{dispute_id}/resolve", tags=["disputes"], response_model=m.Dispute)
+@router.post("/disputes/{dispute_id}/resolve", tags=["disputes"], response_model=shapes.Dispute)
 def resolve(
     rt: RtDep, dispute_id: str, body: s.Resolution, actor: Actor = Depends(role("resolve_dispute"))
 ) -> JSONResponse:
@@ -168,7 +166,7 @@ def resolve(
     return JSONResponse(disputes.resolve(rt, actor, dispute_id, **body.model_dump()))
 
 
-@router.get("/orders/{order_id}/messages", tags=["messages"], response_model=m.MessagePage)
+@router.get("/orders/{order_id}/messages", tags=["messages"], response_model=shapes.MessagePage)
 def list_messages(
     rt: RtDep, actor: ActorDep, order_id: str, cursor: str | None = None, limit: int = 50
 ) -> JSONResponse:
@@ -177,7 +175,7 @@ def list_messages(
 
 
 @router.post(
-    "/orders/{order_id}/messages", status_code=201, tags=["messages"], response_model=m.Message
+    "/orders/{order_id}/messages", status_code=201, tags=["messages"], response_model=shapes.Message
 )
 def post_message(
     rt: RtDep, order_id: str, body: s.MessageBody, actor: Actor = Depends(role("message"))

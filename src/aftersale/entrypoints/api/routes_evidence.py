@@ -9,15 +9,14 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from aftersale.domain.actors import Actor
-from aftersale.entrypoints.api import models as m
 from aftersale.entrypoints.api.deps import ActorDep, RtDep, role
 from aftersale.entrypoints.api.responses import JSONResponse
-from aftersale.services import evidence
+from aftersale.services import evidence, shapes
 
 router = APIRouter(prefix="/api/v1", tags=["disputes"])
 
 
-@router.post("/disputes/{dispute_id}/evidence", status_code=201, response_model=m.Evidence)
+@router.post("/disputes/{dispute_id}/evidence", status_code=201, response_model=shapes.Evidence)
 async def attach_evidence(
     rt: RtDep,
     dispute_id: str,
@@ -39,7 +38,7 @@ async def attach_evidence(
     return JSONResponse(view, status_code=201)
 
 
-@router.get("/disputes/{dispute_id}/evidence", response_model=list[m.Evidence])
+@router.get("/disputes/{dispute_id}/evidence", response_model=list[shapes.Evidence])
 def list_evidence(rt: RtDep, actor: ActorDep, dispute_id: str) -> JSONResponse:
     """The files attached to a dispute, oldest first."""
     return JSONResponse(evidence.list_evidence(rt, actor, dispute_id))

@@ -6,16 +6,16 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from aftersale.adapters.payments_stripe import InvalidSignature, refund_event
-from aftersale.entrypoints.api import models as m
 from aftersale.entrypoints.api.deps import RtDep
 from aftersale.entrypoints.api.problems import ApiProblem
+from aftersale.services import shapes
 from aftersale.services.gateway import refund_settled_at_gateway
 
 router = APIRouter(prefix="/api/v1/gateways", tags=["gateways"])
 
 
-@router.post("/stripe/events", response_model=m.GatewayReceipt)
-async def stripe_events(rt: RtDep, request: Request) -> dict[str, str]:
+@router.post("/stripe/events", response_model=shapes.GatewayReceipt)
+async def stripe_events(rt: RtDep, request: Request) -> shapes.GatewayReceipt:
     """A Stripe event: `refund.*` and `charge.refund.updated` settle our refunds; others are
     acknowledged and ignored. 400 `invalid_signature` unless the signature verifies."""
     secret = request.app.state.settings.stripe_webhook_secret

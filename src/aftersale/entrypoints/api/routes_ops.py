@@ -10,17 +10,17 @@ from fastapi.responses import Response
 from aftersale.adapters import metrics
 from aftersale.adapters.db import ops_repo
 from aftersale.domain.order import ORDER_DEADLINES
-from aftersale.entrypoints.api import models as m
 from aftersale.entrypoints.api.deps import bearer_token, runtime_of
 from aftersale.entrypoints.api.problems import ApiProblem, problem
 from aftersale.entrypoints.api.responses import JSONResponse
+from aftersale.services import shapes
 from aftersale.services.deadlines import REFUND_DEADLINES
 from aftersale.services.runtime import Runtime
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/readyz", response_model=m.Ready)
+@router.get("/readyz", response_model=shapes.Ready)
 def readyz(request: Request) -> JSONResponse:
     """Ready when the database answers and its schema is at the latest migration."""
     ready, why = ops_repo.schema_state(runtime_of(request).engine)  # type: ignore[attr-defined]

@@ -6,27 +6,22 @@ from fastapi import APIRouter, Body, Depends, Query
 
 from aftersale.domain.actors import Actor
 from aftersale.domain.reasons import CANCELLATION_REASONS
-from aftersale.entrypoints.api import models as m
 from aftersale.entrypoints.api import schemas as s
 from aftersale.entrypoints.api.deps import ActorDep, RtDep, role
 from aftersale.entrypoints.api.responses import JSONResponse
-from aftersale.services import cancellation, orders, refunds
+from aftersale.services import cancellation, orders, refunds, shapes
 from aftersale.services.common import read_order
 from aftersale.services.runtime import Runtime
+from aftersale.services.views import reason_list
 
 router = APIRouter(prefix="/api/v1")
 NoBody = Annotated[dict | None, Body()]
 
 
-def reasons(table: dict[str, str]) -> list[dict[str, str]]:
-    """A reason list as [{"code", "label"}]."""
-    return [{"code": c, "label": label} for c, label in table.items()]
-
-
-@router.get("/cancellation-reasons", tags=["cancellation"], response_model=list[m.Reason])
-def cancellation_reasons(actor: ActorDep) -> list[dict[str, str]]:
+@router.get("/cancellation-reasons", tags=["cancellation"], response_model=list[shapes.Reason])
+def cancellation_reasons(actor: ActorDep) -> list[shapes.Reason]:
     """The reasons a buyer picks from when cancelling."""
-    return reasons(CANCELLATION_REASONS)
+    return reason_list(CANCELLATION_REASONS)
 
 
 # What the busiest writes do once the caller and the body are known: shared by their routes
@@ -52,7 +47,7 @@ def do_accept_cancellation(rt: Runtime, actor: Actor, order_id: str, _: object) 
     return JSONResponse(cancellation.accept_cancellation(rt, actor, order_id))
 
 
-@router.post("/orders", status_code=201, tags=["orders"], response_model=m.Order)
+@router.post("/orders", status_code=201, tags=["orders"], response_model=shapes.Order)
 def create_order(
     rt: RtDep, body: s.NewOrder, actor: Actor = Depends(role("create_order"))
 ) -> JSONResponse:
@@ -60,7 +55,7 @@ def create_order(
     return do_create_order(rt, actor, "", body)
 
 
-@router.get("/orders", tags=["orders"], response_model=m.OrderPage)
+@router.get("/orders", tags=["orders"], response_model=shapes.OrderPage)
 def list_orders(
     rt: RtDep,
     actor: ActorDep,
@@ -69,16 +64,16 @@ def list_orders(
     limit: Annotated[int, Query()] = 50,
 ) -> JSONResponse:
     """The caller's orders, newest first."""
-    return JSONResponse(orders.list_orders(rt, actor, status=status, cursor=cursor, limit=limit))
+    return JSONResponse(orders.order_page(rt, actor, status=status, cursor=cursor, limit=limit))
 
 
-@router.get("/orders/{order_id}", tags=["orders"], response_model=m.Order)
+@router.get("/orders/{order_id}", tags=["orders"], response_model=shapes.Order)
 def get_order(rt: RtDep, actor: ActorDep, order_id: str) -> JSONResponse:
     """One order as the caller sees it."""
     return JSONResponse(read_order(rt, actor, order_id))
 
 
-@router.post("/orders/{order_id}/payment", tags=["orders"], response_model=m.Order)
+@router.post("/orders/{order_id}/payment", tags=["orders"], response_model=shapes.Order)
 def pay(
     rt: RtDep, order_id: str, body: s.Payment, actor: Actor = Depends(role("pay"))
 ) -> JSONResponse:
@@ -86,7 +81,7 @@ def pay(
     return do_pay(rt, actor, order_id, body)
 
 
-@router.post("/orders/{order_id}/pack", tags=["orders"], response_model=m.Order)
+@router.post("/orders/{order_id}/pack", tags=["orders"], response_model=shapes.Order)
 def pack(
     rt: RtDep, order_id: str, _: NoBody = None, actor: Actor = Depends(role("pack"))
 ) -> JSONResponse:
@@ -94,7 +89,7 @@ def pack(
     return JSONResponse(orders.pack(rt, actor, order_id))
 
 
-@router.post("/orders/{order_id}/ship", tags=["orders"], response_model=m.Order)
+@router.post("/orders/{order_id}/ship", tags=["orders"], response_model=shapes.Order)
 def ship(
     rt: RtDep, order_id: str, body: s.Shipment, actor: Actor = Depends(role("ship"))
 ) -> JSONResponse:
@@ -102,7 +97,7 @@ def ship(
     return JSONResponse(orders.ship(rt, actor, order_id, **body.model_dump()))
 
 
-@router.post("/orders/{order_id}/deliver", tags=["orders"], response_model=m.Order)
+@router.post("/orders/{order_id}/deliver", tags=["orders"], response_model=shapes.Order)
 def deliver(
     rt: RtDep, order_id: str, _: NoBody = None, actor: Actor = Depends(role("deliver"))
 ) -> JSONResponse:
@@ -110,7 +105,7 @@ def deliver(
     return JSONResponse(orders.deliver(rt, actor, order_id))
 
 
-@router.post("/orders/{order_id}/confirm-receipt", tags=["orders"], response_model=m.Order)
+@router.post("/orders/{order_id}/confirm-receipt", tags=["orders"], response_model=shapes.Order)
 def confirm_receipt(
     rt: RtDep, order_id: str, _: NoBody = None, actor: Actor = Depends(role("confirm_receipt"))
 ) -> JSONResponse:
@@ -122,7 +117,7 @@ def confirm_receipt(
     "/orders/{order_id}/cancel",
     tags=["cancellation"],
     responses={202: {"description": "cancellation requested"}},
-    response_model=m.Order,
+    response_model=shapes.Order,
 )
 def cancel(
     rt: RtDep, order_id: str, body: s.CancelBody, actor: Actor = Depends(role("cancel"))
@@ -132,7 +127,7 @@ def cancel(
 
 
 @router.post(
-    "/orders/{order_id}/cancellation/accept", tags=["cancellation"], response_model=m.Order
+    "/orders/{order_id}/cancellation/accept", tags=["cancellation"], response_model=shapes.Order
 )
 def accept_cancellation(
     rt: RtDep, order_id: str, _: NoBody = None, actor: Actor = Depends(role("accept_cancellation"))
@@ -142,7 +137,7 @@ def accept_cancellation(
 
 
 @router.post(
-    "/orders/{order_id}/cancellation/reject", tags=["cancellation"], response_model=m.Order
+    "/orders/{order_id}/cancellation/reject", tags=["cancellation"], response_model=shapes.Order
 )
 def reject_cancellation(
     rt: RtDep,
@@ -154,7 +149,7 @@ def reject_cancellation(
     return JSONResponse(cancellation.reject_cancellation(rt, actor, order_id, reason=body.reason))
 
 
-@router.post("/orders/{order_id}/seller-cancel", tags=["cancellation"], response_model=m.Order)
+@router.post("/orders/{order_id}/seller-cancel", tags=["cancellation"], response_model=shapes.Order)
 def seller_cancel(
     rt: RtDep, order_id: str, body: s.SellerCancel, actor: Actor = Depends(role("seller_cancel"))
 ) -> JSONResponse:
@@ -165,7 +160,7 @@ def seller_cancel(
     )
 
 
-@router.post("/orders/{order_id}/extend-protection", tags=["orders"], response_model=m.Order)
+@router.post("/orders/{order_id}/extend-protection", tags=["orders"], response_model=shapes.Order)
 def extend_protection(
     rt: RtDep,
     order_id: str,
@@ -177,7 +172,7 @@ def extend_protection(
 
 
 @router.post(
-    "/orders/{order_id}/refunds", status_code=201, tags=["refunds"], response_model=m.Refund
+    "/orders/{order_id}/refunds", status_code=201, tags=["refunds"], response_model=shapes.Refund
 )
 def goodwill_refund(
     rt: RtDep,
@@ -190,13 +185,13 @@ def goodwill_refund(
     return JSONResponse(refund, status_code=201)
 
 
-@router.get("/refunds/{refund_id}", tags=["refunds"], response_model=m.Refund)
+@router.get("/refunds/{refund_id}", tags=["refunds"], response_model=shapes.Refund)
 def get_refund(rt: RtDep, actor: ActorDep, refund_id: str) -> JSONResponse:
     """One refund."""
     return JSONResponse(refunds.get_refund(rt, actor, refund_id))
 
 
-@router.post("/refunds/{refund_id}/retry", tags=["refunds"], response_model=m.Order)
+@router.post("/refunds/{refund_id}/retry", tags=["refunds"], response_model=shapes.Order)
 def retry_refund(
     rt: RtDep, refund_id: str, _: NoBody = None, actor: Actor = Depends(role("retry_refund"))
 ) -> JSONResponse:
@@ -204,7 +199,7 @@ def retry_refund(
     return JSONResponse(refunds.retry_refund(rt, actor, refund_id))
 
 
-@router.post("/orders/{order_id}/refund-destination", tags=["refunds"], response_model=m.Order)
+@router.post("/orders/{order_id}/refund-destination", tags=["refunds"], response_model=shapes.Order)
 def refund_destination(
     rt: RtDep,
     order_id: str,

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from aftersale.domain.actors import Actor
 from aftersale.entrypoints.api.deps import RtDep, role
 from aftersale.entrypoints.api.schemas import Body
-from aftersale.services import return_address
+from aftersale.services import return_address, shapes
 
 router = APIRouter(prefix="/api/v1", tags=["sellers"])
 SellerDep = Depends(role("return_address"))
@@ -28,29 +25,16 @@ class ReturnAddressBody(Body):
     phone: str | None = None
 
 
-class ReturnAddressOut(BaseModel):
-    seller_id: str
-    name: str
-    line1: str
-    line2: str | None
-    city: str
-    region: str | None
-    postal_code: str
-    country: str
-    phone: str | None
-    updated_at: str
-
-
-@router.get("/sellers/me/return-address", response_model=ReturnAddressOut)
-def get_return_address(rt: RtDep, actor: Actor = SellerDep) -> dict[str, Any]:
+@router.get("/sellers/me/return-address", response_model=shapes.ReturnAddress)
+def get_return_address(rt: RtDep, actor: Actor = SellerDep) -> shapes.ReturnAddress:
     """The caller's return address (404 `return_address_missing` until one is set)."""
     return return_address.get_return_address(rt, actor)
 
 
-@router.put("/sellers/me/return-address", response_model=ReturnAddressOut)
+@router.put("/sellers/me/return-address", response_model=shapes.ReturnAddress)
 async def put_return_address(
     rt: RtDep, body: ReturnAddressBody, actor: Actor = SellerDep
-) -> dict[str, Any]:
+) -> shapes.ReturnAddress:
     """Set the caller's return address; the same body again changes nothing."""
     data = body.model_dump()
     return await run_in_threadpool(return_address.put_return_address, rt, actor, data)

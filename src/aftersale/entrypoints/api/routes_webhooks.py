@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from aftersale.domain.actors import Actor
-from aftersale.entrypoints.api import models as m
 from aftersale.entrypoints.api.deps import RtDep, role
 from aftersale.entrypoints.api.responses import JSONResponse
 from aftersale.entrypoints.api.schemas import Body
-from aftersale.services import deliveries, webhooks
+from aftersale.services import deliveries, shapes, webhooks
 
 router = APIRouter(prefix="/api/v1", tags=["webhooks"])
 Admin = Depends(role("staff"))
@@ -39,8 +38,7 @@ def _allow_private(request: Request) -> bool:
 @router.post(
     "/webhook-endpoints",
     status_code=201,
-    response_model=m.Endpoint,
-    response_model_exclude_unset=True,
+    response_model=shapes.Endpoint,
 )
 def create_endpoint(
     rt: RtDep, request: Request, body: NewEndpoint, actor: Actor = Admin
@@ -52,28 +50,24 @@ def create_endpoint(
     return JSONResponse(made, status_code=201)
 
 
-@router.get("/webhook-endpoints", response_model=m.EndpointPage, response_model_exclude_unset=True)
+@router.get("/webhook-endpoints", response_model=shapes.EndpointPage)
 def list_endpoints(
     rt: RtDep, cursor: str | None = None, limit: Page = 50, actor: Actor = Admin
-) -> dict[str, Any]:
+) -> shapes.EndpointPage:
     """Endpoints, oldest first."""
     return webhooks.list_endpoints(rt, actor, cursor=cursor, limit=max(1, min(limit, 200)))
 
 
-@router.get(
-    "/webhook-endpoints/{endpoint_id}", response_model=m.Endpoint, response_model_exclude_unset=True
-)
-def get_endpoint(rt: RtDep, endpoint_id: str, actor: Actor = Admin) -> dict[str, Any]:
+@router.get("/webhook-endpoints/{endpoint_id}", response_model=shapes.Endpoint)
+def get_endpoint(rt: RtDep, endpoint_id: str, actor: Actor = Admin) -> shapes.Endpoint:
     """One endpoint (no secret)."""
     return webhooks.get_endpoint(rt, actor, endpoint_id)
 
 
-@router.patch(
-    "/webhook-endpoints/{endpoint_id}", response_model=m.Endpoint, response_model_exclude_unset=True
-)
+@router.patch("/webhook-endpoints/{endpoint_id}", response_model=shapes.Endpoint)
 def update_endpoint(
     rt: RtDep, request: Request, endpoint_id: str, body: EndpointChange, actor: Actor = Admin
-) -> dict[str, Any]:
+) -> shapes.Endpoint:
     """Change url, events, description or status."""
     changes = body.model_dump(exclude_unset=True)
     return webhooks.update_endpoint(
@@ -90,18 +84,16 @@ def delete_endpoint(rt: RtDep, endpoint_id: str, actor: Actor = Admin) -> Respon
 
 @router.post(
     "/webhook-endpoints/{endpoint_id}/rotate-secret",
-    response_model=m.Endpoint,
-    response_model_exclude_unset=True,
+    response_model=shapes.Endpoint,
 )
-def rotate_secret(rt: RtDep, endpoint_id: str, actor: Actor = Admin) -> dict[str, Any]:
+def rotate_secret(rt: RtDep, endpoint_id: str, actor: Actor = Admin) -> shapes.Endpoint:
     """A new secret; deliveries are signed with both secrets for 24 h."""
     return webhooks.rotate_secret(rt, actor, endpoint_id)
 
 
 @router.get(
     "/webhook-endpoints/{endpoint_id}/deliveries",
-    response_model=m.DeliveryPage,
-    response_model_exclude_unset=True,
+    response_model=shapes.DeliveryPage,
 )
 def list_deliveries(
     rt: RtDep,
@@ -110,7 +102,7 @@ def list_deliveries(
     cursor: str | None = None,
     limit: Page = 50,
     actor: Actor = Admin,
-) -> dict[str, Any]:
+) -> shapes.DeliveryPage:
     """The endpoint's deliveries, newest first."""
     return deliveries.list_deliveries(
         rt, actor, endpoint_id, status=status, cursor=cursor, limit=max(1, min(limit, 200))
@@ -118,14 +110,14 @@ def list_deliveries(
 
 
 @router.post(
-    "/webhook-deliveries/{delivery_id}/redeliver", status_code=202, response_model=m.Delivery
+    "/webhook-deliveries/{delivery_id}/redeliver", status_code=202, response_model=shapes.Delivery
 )
 def redeliver(rt: RtDep, delivery_id: str, actor: Actor = Admin) -> JSONResponse:
     """A new attempt at once, with the same webhook-id."""
     return JSONResponse(deliveries.redeliver(rt, actor, delivery_id), status_code=202)
 
 
-@router.get("/webhook-event-types", response_model=m.EventTypes, response_model_exclude_unset=True)
-def event_types(actor: Actor = Admin) -> dict[str, Any]:
+@router.get("/webhook-event-types", response_model=shapes.EventTypes)
+def event_types(actor: Actor = Admin) -> shapes.EventTypes:
     """Every event type."""
     return webhooks.event_types(actor)
