@@ -176,10 +176,28 @@ def known_words(value: Any, locale: str | None = None) -> str:
 _words = known_words
 
 
-def _fill(name: str, value: str, locale: str | None) -> str:
+# The lines of "The seller cancelled 2 x SKU-1, 1 x SKU-2: ..." (quantity, SKU).
+_LINE = re.compile(r"(\d+) x (\S+)")
+
+
+def _lines(value: str, order: dict[str, Any] | None) -> str:
+    """Cancelled lines as products with their quantities ("2 × Bulb"), not SKUs (a SKU the
+    order has no line for is shown as written)."""
+    if order is None:
+        return value
+    parts = [_LINE.fullmatch(part.strip()) for part in value.split(",")]
+    if not all(parts):
+        return value
+    titles = {str(i["sku"]): str(i["title"]) for i in order.get("items", [])}
+    return ", ".join(f"{m[1]} × {titles.get(m[2], m[2])}" for m in parts if m)
+
+
+def _fill(name: str, value: str, locale: str | None, order: dict[str, Any] | None = None) -> str:
     # (imported lazily: render imports this module)
     from aftersale.entrypoints.web.render import dt, money
 
+    if name == "what":
+        return _lines(value, order)
     if name == "money":
         amount, currency = value.rsplit(" ", 1)
         return money(amount, currency, locale=locale)
@@ -198,13 +216,14 @@ def sentence_of(detail: Any) -> str | None:
     return next((s for s, pattern in _patterns() if pattern.match(text)), None)
 
 
-def detail_text(detail: Any, locale: str | None = None) -> str:
-    """A stored timeline detail in the page's language (as written if no sentence matches)."""
+def detail_text(detail: Any, locale: str | None = None, order: dict[str, Any] | None = None) -> str:
+    """A stored timeline detail in the page's language (as written if no sentence matches);
+    with the `order`, the lines it names are its products ("2 × Bulb"), not SKUs."""
     text = str(detail or "")
     for sentence, pattern in _patterns():
         found = pattern.match(text)
         if found:
-            params = {k: _fill(k, v, locale) for k, v in found.groupdict().items()}
+            params = {k: _fill(k, v, locale, order) for k, v in found.groupdict().items()}
             return translate(sentence, locale, **params)
     return text
 
