@@ -59,7 +59,8 @@ async def _attach(
         again = refused_form(exc, loc, f"evidence-{dispute_id}", {}, page)
         if again is not None:
             return again
-        why = i18n.translate("The file was not added: %(why)s", loc, why=exc.detail)
+        detail = exc.detail if loc == i18n.DEFAULT else i18n.message_for(exc, loc)
+        why = i18n.translate("The file was not added: %(why)s", loc, why=detail)
         flash(request, why, kind="error")
     else:
         flash(request, i18n.translate("The file was added to the dispute.", loc))

@@ -182,6 +182,7 @@ env.globals.update(
     refund_reason=timeline_text.refund_reason,
     known_words=timeline_text.known_words,
     resolved_how=timeline_text.resolved_how,
+    dispute_outcome=timeline_text.dispute_outcome,
     order_banner=order_words.banner,
     order_headline=order_words.headline,
     main_actions=order_words.main_actions,

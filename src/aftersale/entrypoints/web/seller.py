@@ -87,10 +87,12 @@ FormPage = Callable[[FormState, int], Response]
 
 
 def error_text(request: Request, exc: DomainError) -> str:
-    """A refusal as a sentence in the user's language."""
+    """A refusal as a sentence in the user's language (in English with the rule's detail)."""
     loc = i18n.locale_of(request)
     if exc.code in ERRORS:
         return i18n.translate(ERRORS[exc.code], loc)
+    if loc != i18n.DEFAULT:  # the rules' details are English: the code's words instead
+        return i18n.message_for(exc, loc)
     if exc.code == "validation_error":
         return i18n.translate("Please check the form: %(detail)s", loc, detail=exc.detail)
     return i18n.translate("That is not possible now: %(detail)s", loc, detail=exc.detail)

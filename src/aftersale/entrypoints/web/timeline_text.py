@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -258,6 +259,48 @@ RESOLUTIONS = {
     "seller_accepted": "The seller accepted your request.",
     "platform": "The platform decided.",
 }
+
+
+# How a dispute ended, as the seller's and the staff's pages say it (the buyer's: RESOLUTIONS),
+# by how it was resolved (`resolved_by`) or why it closed (`closed_reason`).
+OUTCOMES = {
+    "seller": {
+        "default": "You did not answer in time, so the buyer won the dispute.",
+        "buyer_accepted": "The buyer accepted your offer.",
+        "seller_accepted": "You accepted the buyer's request.",
+        "platform": "The platform decided.",
+        "withdrawn": "The buyer withdrew the dispute; no refund.",
+        "buyer_timeout": "Closed with no refund: the buyer did not answer you in time.",
+    },
+    "staff": {
+        "default": "The seller did not answer in time, so the buyer won the dispute.",
+        "buyer_accepted": "The buyer accepted the seller's offer.",
+        "seller_accepted": "The seller accepted the buyer's request.",
+        "platform": "The platform decided.",
+        "withdrawn": "The buyer withdrew the dispute; no refund.",
+        "buyer_timeout": "Closed with no refund: the buyer did not answer the seller in time.",
+    },
+}
+
+
+def dispute_outcome(dispute: dict[str, Any], party: str, locale: str | None = None) -> str:
+    """How a dispute ended, in words for the `party` ("seller" or "staff"): the refund and how
+    it was decided, or why it closed with none ("": it has not ended)."""
+    from aftersale.entrypoints.web.render import money
+
+    words = OUTCOMES[party]
+    if dispute.get("resolved_by"):
+        how = words.get(str(dispute["resolved_by"]), "")
+        paid = dispute.get("resolution_amount") or {}
+        amount = money(paid, locale=locale)
+        refund = (
+            translate("Refund of %(amount)s", locale, amount=amount)
+            if Decimal(str(paid.get("amount") or 0)) > 0
+            else translate("No refund", locale)
+        )
+        return f"{refund} — {translate(how, locale)}" if how else refund
+    why = words.get(str(dispute.get("closed_reason") or ""))
+    return translate(why, locale) if why else ""
 
 
 def refund_reason(code: Any, locale: str | None = None) -> str:
