@@ -129,6 +129,12 @@ def text_of(page: str) -> str:
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", body))).strip()
 
 
+def paid_for(api: Api, web: Callable[..., Web]) -> tuple[list[Party], dict[str, Any], Web]:
+    """[buyer, seller, staff], a paid order of theirs and the seller's session."""
+    cast = list(people(api))
+    return cast, api.paid_order(cast[0], cast[1]), web(cast[1])
+
+
 def dispute_of(api: Api, buyer: Party, order: dict[str, Any], **body: Any) -> dict[str, Any]:
     ask = {"reason": "missing_parts", "refund_type": "full", "description": "Only 2 bulbs"}
     return api.ok(api.post(f"/orders/{order['id']}/disputes", {**ask, **body}, as_=buyer), 201)
@@ -137,10 +143,8 @@ def dispute_of(api: Api, buyer: Party, order: dict[str, Any], **body: Any) -> di
 def test_the_sellers_forms_come_back_filled_with_the_error_beside_the_field(
     api: Api, web: Callable[..., Web]
 ) -> None:
-    buyer, seller, _ = people(api)
-    order = api.paid_order(buyer, seller)
+    (_, seller, _), order, page = paid_for(api, web)
     oid = order["id"]
-    page = web(seller)
     back = f"/seller/orders/{oid}"
     # ship: the carrier is blank, the tracking number was typed
     shown = page.post(
@@ -298,10 +302,8 @@ def test_amount_fields_take_a_decimal_comma_and_the_api_keeps_its_grammar(
 def test_a_cancelled_line_names_the_product_and_a_paid_order_awaits_shipment(
     api: Api, web: Callable[..., Web]
 ) -> None:
-    buyer, seller, admin = people(api)
-    order = api.paid_order(buyer, seller)
+    (buyer, seller, admin), order, sold = paid_for(api, web)
     oid = order["id"]
-    sold = web(seller)
     cut = {"sku_1": "SKU-1", "qty_1": "0", "sku_2": "SKU-2", "qty_2": "2", "reason": "Out of stock"}
     assert sold.post(f"/seller/orders/{oid}/cancel-items", cut).status_code == 303
     pages = {

@@ -24,11 +24,18 @@ def _dispute(api: Api, buyer: Party, order: dict[str, Any]) -> dict[str, Any]:
     return api.ok(api.post(f"/orders/{order['id']}/disputes", body, as_=buyer), 201)
 
 
+def _escalated(api: Api, buyer: Party, seller: Party) -> dict[str, Any]:
+    """A dispute on a delivered order (60.00 paid) the seller rejected and the buyer escalated."""
+    dispute = _dispute(api, buyer, api.delivered_order(buyer, seller))
+    api.ok(api.post(f"/disputes/{dispute['id']}/reject", {"reason": "Packed well"}, as_=seller))
+    return api.ok(api.post(f"/disputes/{dispute['id']}/escalate", as_=buyer))
+
+
 def test_a_refused_ship_form_keeps_what_the_seller_typed(
     page: Page, api: Api, people: Callable[..., Party], login: Callable[..., None]
 ) -> None:
-    buyer, seller = people("buyer"), people("seller")
-    order = api.paid_order(buyer, seller)
+    seller = people("seller")
+    order = api.paid_order(people("buyer"), seller)
     login(page, seller)
     page.goto(f"/seller/orders/{order['id']}")
     fulfil = page.get_by_role("region", name="Fulfil")
@@ -100,12 +107,9 @@ def test_in_spanish_a_proposal_too_large_is_refused_beside_it_and_a_comma_amount
 def test_staff_decision_form_keeps_its_note_and_takes_a_comma(
     page: Page, api: Api, people: Callable[..., Party], login: Callable[..., None]
 ) -> None:
-    buyer, seller, admin = people("buyer"), people("seller"), people("admin")
-    order = api.delivered_order(buyer, seller)
-    dispute = _dispute(api, buyer, order)
-    api.ok(api.post(f"/disputes/{dispute['id']}/reject", {"reason": "Packed well"}, as_=seller))
-    api.ok(api.post(f"/disputes/{dispute['id']}/escalate", as_=buyer))
-    login(page, admin)
+    buyer = people("buyer")
+    dispute = _escalated(api, buyer, people("seller"))
+    login(page, people("admin"))
     page.goto("/staff")
     case = page.locator(f"#dispute-{dispute['id']}")
     case.get_by_label("Refund to the buyer (USD)").fill("70,00")

@@ -10,11 +10,12 @@ error flash, never a 500.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from aftersale.domain.actors import Actor
 from aftersale.domain.errors import DomainError, NotFound
 from aftersale.domain.reasons import CANCELLATION_REASONS, DISPUTE_REASONS, RETURN_REASONS
 from aftersale.entrypoints.web import i18n
@@ -42,6 +43,7 @@ from aftersale.services import (
     staff,
 )
 from aftersale.services.common import read_order
+from aftersale.services.runtime import Runtime
 
 router = APIRouter(prefix="/seller")
 Seller = Annotated[WebUser, Depends(require_user("seller"))]
@@ -137,10 +139,35 @@ def run_action(
     return RedirectResponse(back, status_code=303)
 
 
+def act(
+    request: Request,
+    user: WebUser,
+    call: Callable[[], object],
+    *,
+    done: str,
+    back: str,
+    form: tuple[str, dict[str, str]],
+) -> Response:
+    """run_action for a seller's form sent from the page at `back` (shown again if refused)."""
+    page = seller_page(request, user, back)
+    return run_action(request, call, done=done, back=back, form=form, page=page)
+
+
 def back_to(nxt: str, order_id: str | None = None) -> str:
     """Where to go after an action: `next` when it is a local path, else the order (or console)."""
     default = f"/seller/orders/{order_id}" if order_id else "/seller"
     return safe_next(nxt, default)
+
+
+def order_thread_files(
+    rt: Runtime, actor: Actor, order_id: str
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    """An order as the seller's and the staff's order pages show it: the order, its message
+    thread and each dispute's evidence files (NotFound: the actor may not see it)."""
+    order = read_order(rt, actor, order_id)
+    thread = messages.list_messages(rt, actor, order_id, cursor=None, limit=200)["items"]
+    files = {d["id"]: evidence.list_evidence(rt, actor, d["id"]) for d in order["disputes"]}
+    return order, thread, files
 
 
 def console_response(
@@ -176,9 +203,7 @@ def order_response(
     """One of the store's orders with its thread (another store's order is not found)."""
     rt, actor = runtime_of(request), actor_of(user)
     try:
-        order = read_order(rt, actor, order_id)
-        thread = messages.list_messages(rt, actor, order_id, cursor=None, limit=200)["items"]
-        files = {d["id"]: evidence.list_evidence(rt, actor, d["id"]) for d in order["disputes"]}
+        order, thread, files = order_thread_files(rt, actor, order_id)
         reads.mark_read(rt, actor, order_id)
     except NotFound as exc:
         raise PageError(404, i18n.translate("Order not found.", i18n.locale_of(request))) from exc
@@ -243,15 +268,15 @@ def ship(
 ) -> Response:
     """Hand the order to the carrier."""
     rt, actor, back = runtime_of(request), actor_of(user), back_to(nxt, order_id)
-    return run_action(
+    return act(
         request,
+        user,
         lambda: orders.ship(
             rt, actor, order_id, carrier=carrier.strip(), tracking_number=tracking_number.strip()
         ),
         done="Order shipped.",
         back=back,
         form=(f"ship-{order_id}", {"carrier": carrier, "tracking_number": tracking_number}),
-        page=seller_page(request, user, back),
     )
 
 
@@ -277,13 +302,13 @@ def reject_cancellation(
 ) -> Response:
     """Reject the buyer's cancellation request with a reason."""
     rt, actor, back = runtime_of(request), actor_of(user), back_to(nxt, order_id)
-    return run_action(
+    return act(
         request,
+        user,
         lambda: cancellation.reject_cancellation(rt, actor, order_id, reason=reason.strip()),
         done="Cancellation request rejected; the buyer sees your reason.",
         back=back,
         form=(f"reject-cancel-{order_id}", {"reason": reason}),
-        page=seller_page(request, user, back),
     )
 
 
@@ -297,13 +322,13 @@ def seller_cancel(
 ) -> Response:
     """Cancel an unshipped order with a reason."""
     rt, actor, back = runtime_of(request), actor_of(user), back_to(nxt, order_id)
-    return run_action(
+    return act(
         request,
+        user,
         lambda: cancellation.seller_cancel(rt, actor, order_id, reason=reason.strip()),
         done="Order cancelled; the buyer has been told and any payment will be refunded.",
         back=back,
         form=("cancel", {"reason": reason}),
-        page=seller_page(request, user, back),
     )
 
 
@@ -313,13 +338,13 @@ def post_message(
 ) -> Response:
     """Write to the buyer."""
     rt, actor, back = runtime_of(request), actor_of(user), f"/seller/orders/{order_id}#messages"
-    return run_action(
+    return act(
         request,
+        user,
         lambda: messages.post_message(rt, actor, order_id, body=body.strip()),
         done="Message sent.",
         back=back,
         form=("message", {"body": body}),
-        page=seller_page(request, user, back),
     )
 
 
@@ -359,16 +384,9 @@ def return_action(
     if action not in calls:
         raise PageError(404, i18n.translate("Page not found.", i18n.locale_of(request)))
     call, done = calls[action]
-    back = back_to(nxt)
     sent = {"reason": reason} if action == "reject" else {"condition": condition, "notes": notes}
-    return run_action(
-        request,
-        call,
-        done=done,
-        back=back,
-        form=(f"{action}-return-{return_id}", sent),
-        page=seller_page(request, user, back),
-    )
+    form = (f"{action}-return-{return_id}", sent)
+    return act(request, user, call, done=done, back=back_to(nxt), form=form)
 
 
 def _condition(value: str) -> object:
@@ -405,13 +423,6 @@ def dispute_action(
     if action not in calls:
         raise PageError(404, i18n.translate("Page not found.", i18n.locale_of(request)))
     call, done = calls[action]
-    back = back_to(nxt)
     sent = {"amount": amount} if action == "propose" else {"reason": reason}
-    return run_action(
-        request,
-        call,
-        done=done,
-        back=back,
-        form=(f"{action}-dispute-{dispute_id}", sent),
-        page=seller_page(request, user, back),
-    )
+    form = (f"{action}-dispute-{dispute_id}", sent)
+    return act(request, user, call, done=done, back=back_to(nxt), form=form)

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from aftersale.entrypoints.web.forms import form_fields, quantities
-from aftersale.entrypoints.web.seller import Csrf, Next, Seller, back_to, run_action, seller_page
+from aftersale.entrypoints.web.seller import Csrf, Next, Seller, act, back_to
 from aftersale.entrypoints.web.session import actor_of, runtime_of
 from aftersale.services import cancellation, orders
 
@@ -23,15 +23,15 @@ async def cancel_items(request: Request, order_id: str, user: Seller) -> Respons
     form, rt, actor = await form_fields(request), runtime_of(request), actor_of(user)
     back = back_to(form.get("next", ""), order_id)
     return await run_in_threadpool(
-        lambda: run_action(
+        lambda: act(
             request,
+            user,
             lambda: cancellation.seller_cancel(
                 rt, actor, order_id, reason=form.get("reason", ""), items=quantities(form)
             ),
             done="Items cancelled; the buyer has been told and refunded their price if paid.",
             back=back,
             form=("cancel-items", form),
-            page=seller_page(request, user, back),
         )
     )
 
@@ -47,11 +47,11 @@ def extend_protection(
     """Give a shipped order's parcel more days before its receipt is confirmed."""
     rt, actor, back = runtime_of(request), actor_of(user), back_to(nxt, order_id)
     value: object = int(days) if days.strip().isdigit() else days
-    return run_action(
+    return act(
         request,
+        user,
         lambda: orders.extend_protection(rt, actor, order_id, days=value),
         done="Purchase protection extended; the buyer can see the new date.",
         back=back,
         form=("extend", {"days": days}),
-        page=seller_page(request, user, back),
     )

@@ -14,7 +14,7 @@ from aftersale.domain.reasons import CANCELLATION_REASONS, DISPUTE_REASONS, RETU
 from aftersale.entrypoints.web import charts, i18n
 from aftersale.entrypoints.web.forms import FormState, page_amount
 from aftersale.entrypoints.web.render import date, render, seconds_left
-from aftersale.entrypoints.web.seller import REASONS, run_action
+from aftersale.entrypoints.web.seller import REASONS, order_thread_files, run_action
 from aftersale.entrypoints.web.session import (
     PageError,
     WebUser,
@@ -23,9 +23,7 @@ from aftersale.entrypoints.web.session import (
     runtime_of,
     verify_csrf,
 )
-from aftersale.services import disputes, messages, refunds, staff
-from aftersale.services import evidence as evidence_files
-from aftersale.services.common import read_order
+from aftersale.services import disputes, refunds, staff
 
 router = APIRouter(prefix="/staff")
 Staff = Annotated[WebUser, Depends(require_user("admin"))]
@@ -117,27 +115,19 @@ def order_page(request: Request, order_id: str, user: Staff) -> HTMLResponse:
 
 
 def order_response(
-    request: Request,
-    user: WebUser,
-    order_id: str,
-    state: FormState | None = None,
-    status: int = 200,
+    request: Request, user: WebUser, order_id: str, state: FormState | None = None, code: int = 200
 ) -> HTMLResponse:
     """Any order's page; `state`: the goodwill form sent back refused, still open and filled."""
     rt, actor = runtime_of(request), actor_of(user)
     try:
-        order = read_order(rt, actor, order_id)
-        thread = messages.list_messages(rt, actor, order_id, cursor=None, limit=200)["items"]
-        files = {
-            d["id"]: evidence_files.list_evidence(rt, actor, d["id"]) for d in order["disputes"]
-        }
+        order, thread, files = order_thread_files(rt, actor, order_id)
     except NotFound as exc:
         raise PageError(404, _t(request, "Order not found.")) from exc
     people = staff.names_of(rt, actor, [order["buyer_id"], order["seller_id"]])
     return render(
         request,
         "staff/order.html",
-        status=status,
+        status=code,
         **(state or FormState()).context(),
         order=order,
         thread=thread,
