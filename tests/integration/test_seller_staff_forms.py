@@ -408,6 +408,15 @@ def test_the_seller_and_staff_pages_speak_spanish_dispute_outcomes_included(
             as_=api.admin,
         )
     )
+    # and orders in other states: a return on its way back, a cancellation asked for
+    returned = api.delivered_order(buyer, seller)
+    back = {"reason": "damaged", "items": [{"sku": "SKU-2", "quantity": 1}], "condition": "used"}
+    made = api.ok(api.post(f"/orders/{returned['id']}/returns", back, as_=buyer), 201)
+    api.ok(api.post(f"/returns/{made['id']}/approve", as_=seller))
+    sent = {"carrier": "Correos", "tracking_number": "RR-1"}
+    api.ok(api.post(f"/returns/{made['id']}/ship", sent, as_=buyer))
+    asked = api.paid_order(buyer, seller)
+    api.ok(api.post(f"/orders/{asked['id']}/cancel", {"reason": "changed_mind"}, as_=buyer), 202)
     shown = {
         "seller": (web(seller), web(seller, "es"), "/seller/orders/", OUTCOMES["seller"]),
         "staff": (web(admin), web(admin, "es"), "/staff/orders/", OUTCOMES["staff"]),
@@ -424,6 +433,8 @@ def test_the_seller_and_staff_pages_speak_spanish_dispute_outcomes_included(
         "DHL",
         "TRK1",
         "The photos show no damage",
+        "Correos",
+        "RR-1",
         "buyer ",
         "seller ",
         "admin ",
@@ -435,11 +446,11 @@ def test_the_seller_and_staff_pages_speak_spanish_dispute_outcomes_included(
             es_page = spanish.page(prefix + order["id"])
             assert words[how] in text_of(en_page), (who, how)
             assert es[words[how]] in text_of(es_page), (who, how)
-            assert not leftovers(en_page, es_page, data), (
-                who,
-                how,
-                leftovers(en_page, es_page, data),
-            )
+            assert not leftovers(en_page, es_page, data), (who, how)
+        for order in (returned, asked):
+            en_page = english.page(prefix + order["id"])
+            left = leftovers(en_page, spanish.page(prefix + order["id"]), data)
+            assert not left, (who, order["status"], left)
         for path in ("/seller",) if who == "seller" else ("/staff", "/staff/dashboard"):
             left = leftovers(english.page(path), spanish.page(path), data)
             assert not left, (who, path, left)
