@@ -79,7 +79,9 @@ def test_buyer_and_seller_add_evidence_to_an_open_dispute_and_all_three_see_it(
     expect(box.get_by_role("link", name="cracked-lamp.png")).to_be_visible()  # the buyer's
     box.get_by_label("Add a photo or document").set_input_files(_file(tmp_path, "photo.txt", b"hi"))
     box.get_by_role("button", name="Add evidence").click()
-    expect(page.locator(".flash-error")).to_contain_text("The file was not added")
+    expect(box.get_by_label("Add a photo or document")).to_have_accessible_error_message(
+        "Choose a photo (PNG, JPEG, WebP or GIF) or a PDF of at most 5 MB."
+    )
     box = page.locator(f"#evidence-{dispute['id']}")
     box.get_by_label("Add a photo or document").set_input_files(
         _file(tmp_path, "packing-slip.pdf", PDF)

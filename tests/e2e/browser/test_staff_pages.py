@@ -89,7 +89,11 @@ def test_staff_resolve_an_escalated_dispute_after_reading_both_sides(
     case.get_by_label("Refund to the buyer (USD)").fill("999.00")
     case.get_by_label("Note to both parties").fill("Too much")
     case.get_by_role("button", name="Resolve dispute").click()
-    expect(page.locator(".flash-error")).to_contain_text("more than what can still be refunded")
+    case = page.locator(f"#dispute-{dispute['id']}")
+    expect(case.get_by_label("Refund to the buyer (USD)")).to_have_accessible_error_message(
+        "That amount is more than what can still be refunded on this order."
+    )
+    expect(case.get_by_label("Note to both parties")).to_have_value("Too much")
     assert api.ok(api.get(f"/disputes/{dispute['id']}", as_=buyer))["status"] == "escalated"
     assert api.get_order(order["id"], buyer)["refunds"] == []
     case = page.locator(f"#dispute-{dispute['id']}")

@@ -20,6 +20,7 @@ from aftersale.entrypoints.web.forms import (
     field_error,
     form_fields,
     form_status,
+    page_amount,
     quantities,
 )
 from aftersale.entrypoints.web.i18n import locale_of, message_for, translate
@@ -103,10 +104,10 @@ def my_orders(request: Request, user: Buyer, tab: str = "all", cursor: str = "")
 @router.get("/orders/{order_id}", response_class=HTMLResponse)
 def order_detail(request: Request, user: Buyer, order_id: str, cancel: str = "") -> HTMLResponse:
     """The order page: items, totals, status, timeline, refunds, returns, disputes, messages."""
-    return _order_response(request, user, order_id, open_cancel=bool(cancel))
+    return order_response(request, user, order_id, open_cancel=bool(cancel))
 
 
-def _order_response(
+def order_response(
     request: Request,
     user: WebUser,
     order_id: str,
@@ -127,9 +128,7 @@ def _order_response(
         "buyer/order.html",
         status=status,
         open_cancel=open_cancel or state.name == "cancel",
-        form_name=state.name,
-        form=state.values,
-        form_error=state.error,
+        **state.context(),
         **data,
     )
 
@@ -160,7 +159,7 @@ async def _act(
             flash(request, message_for(exc, locale), kind="error")
             return RedirectResponse(f"/orders/{order_id}", status_code=303)
         state = FormState(form_name, form or {}, error)
-        return _order_response(request, user, order_id, status=form_status(exc), form=state)
+        return order_response(request, user, order_id, status=form_status(exc), form=state)
     else:
         text = done(result)
         if text:
@@ -170,11 +169,6 @@ async def _act(
 
 def _opt(value: str | None) -> str | None:
     return value or None
-
-
-def _amount(value: str | None) -> str | None:
-    # "12,50" is how much of the world writes 12.50.
-    return (value or "").replace(",", ".") or None
 
 
 @router.post("/orders/{order_id}/cancel", dependencies=[Depends(verify_csrf)])
@@ -264,7 +258,7 @@ async def open_dispute(request: Request, user: Buyer, order_id: str) -> Response
             text = translate("The dispute was not opened: %(why)s", locale, why=why)
             error = {"field": "evidence", "message": text}
             state = FormState("dispute", form, error)
-            return _order_response(request, user, order_id, status=form_status(exc), form=state)
+            return order_response(request, user, order_id, status=form_status(exc), form=state)
 
     def run() -> str | None:
         opened = disputes.open_dispute(
@@ -273,7 +267,7 @@ async def open_dispute(request: Request, user: Buyer, order_id: str) -> Response
             order_id,
             reason=_opt(form.get("reason")),
             refund_type=refund_type,
-            amount=_amount(form.get("amount")) if refund_type == "partial" else None,
+            amount=page_amount(form.get("amount")) if refund_type == "partial" else None,
             description=_opt(form.get("description")),
         )
         if file is None:
@@ -353,7 +347,7 @@ async def dispute_step(
         refund_type = form.get("refund_type", "full")
         kw = {
             "refund_type": refund_type,
-            "amount": _amount(form.get("amount")) if refund_type == "partial" else None,
+            "amount": page_amount(form.get("amount")) if refund_type == "partial" else None,
             "description": _opt(form.get("description")),
         }
     return await _act(

@@ -12,7 +12,9 @@ from starlette.datastructures import UploadFile
 
 from aftersale.domain.errors import DomainError, NotFound
 from aftersale.entrypoints.web import i18n
-from aftersale.entrypoints.web.seller import Seller
+from aftersale.entrypoints.web.buyer import order_response as buyer_order_page
+from aftersale.entrypoints.web.forms import FormState
+from aftersale.entrypoints.web.seller import FormPage, Seller, refused_form, seller_page
 from aftersale.entrypoints.web.session import (
     PageError,
     WebUser,
@@ -29,8 +31,11 @@ Party = Depends(require_user("buyer", "seller"))
 Buyer = Depends(require_user("buyer"))
 
 
-async def _attach(request: Request, user: WebUser, dispute_id: str, back: str) -> RedirectResponse:
-    """Read the form's file, attach it and go back with the outcome."""
+async def _attach(
+    request: Request, user: WebUser, dispute_id: str, back: str, page: FormPage
+) -> Response:
+    """Read the form's file, attach it and go back with the outcome; a file refused shows the
+    `page` again with the error beside the file field (413 too large, else 422)."""
     loc = i18n.locale_of(request)
     upload = (await request.form()).get("file")
     file = upload if isinstance(upload, UploadFile) and upload.filename else None
@@ -51,7 +56,11 @@ async def _attach(request: Request, user: WebUser, dispute_id: str, back: str) -
     except NotFound as exc:
         raise PageError(404, i18n.translate("That dispute was not found.", loc)) from exc
     except DomainError as exc:
-        why = i18n.translate("The file was not added: %(why)s", loc, why=exc.detail)
+        again = refused_form(exc, loc, f"evidence-{dispute_id}", {}, page)
+        if again is not None:
+            return again
+        detail = exc.detail if loc == i18n.DEFAULT else i18n.message_for(exc, loc)
+        why = i18n.translate("The file was not added: %(why)s", loc, why=detail)
         flash(request, why, kind="error")
     else:
         flash(request, i18n.translate("The file was added to the dispute.", loc))
@@ -63,7 +72,7 @@ async def _attach(request: Request, user: WebUser, dispute_id: str, back: str) -
 )
 async def buyer_attach(
     request: Request, order_id: str, dispute_id: str, user: WebUser = Buyer
-) -> RedirectResponse:
+) -> Response:
     """The buyer adds a file to an open dispute (of this order)."""
     rt, actor = runtime_of(request), actor_of(user)
     try:  # what the buyer may not see is not found, whatever the form holds
@@ -73,11 +82,16 @@ async def buyer_attach(
     if owner != order_id:
         loc = i18n.locale_of(request)
         raise PageError(404, i18n.translate("That dispute was not found.", loc))
-    return await _attach(request, user, dispute_id, f"/orders/{order_id}#evidence-{dispute_id}")
+
+    def page(state: FormState, status: int) -> Response:
+        return buyer_order_page(request, user, order_id, status=status, form=state)
+
+    back = f"/orders/{order_id}#evidence-{dispute_id}"
+    return await _attach(request, user, dispute_id, back, page)
 
 
 @router.post("/seller/disputes/{dispute_id}/evidence", dependencies=[Depends(verify_csrf)])
-async def seller_attach(request: Request, dispute_id: str, user: Seller) -> RedirectResponse:
+async def seller_attach(request: Request, dispute_id: str, user: Seller) -> Response:
     """The seller adds a file to an open dispute (a photo asked for, a proof of shipment)."""
     rt, actor = runtime_of(request), actor_of(user)
     try:
@@ -86,7 +100,7 @@ async def seller_attach(request: Request, dispute_id: str, user: Seller) -> Redi
         loc = i18n.locale_of(request)
         raise PageError(404, i18n.translate("That dispute was not found.", loc)) from exc
     back = f"/seller/orders/{order_id}#evidence-{dispute_id}"
-    return await _attach(request, user, dispute_id, back)
+    return await _attach(request, user, dispute_id, back, seller_page(request, user, back))
 
 
 @router.get("/evidence/{evidence_id}")

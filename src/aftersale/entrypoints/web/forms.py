@@ -39,20 +39,36 @@ class FormState:
     values: dict[str, str] = field(default_factory=dict)
     error: dict[str, str | None] | None = None
 
+    def context(self) -> dict[str, Any]:
+        """What a page's templates read to show the form again (_fields.html): its name, the
+        values sent and the error (an empty state: no form was refused)."""
+        return {"form_name": self.name, "form": self.values, "form_error": self.error}
 
-def field_error(exc: DomainError, locale: str | None = None) -> dict[str, str | None]:
-    """The form field a refusal is about (None: the action, not a field) and what to say."""
+
+def field_error(
+    exc: DomainError,
+    locale: str | None = None,
+    messages: dict[str, str] | None = None,
+    aliases: dict[str, str] | None = None,
+) -> dict[str, str | None]:
+    """The form field a refusal is about (None: the action, not a field) and what to say.
+
+    `messages` (by field name) and `aliases` (the rule's field name -> the form's) default to
+    the buyer's forms'; the seller's and staff's forms pass their own (seller.FORM_MESSAGES)."""
+    said = FIELD_MESSAGES if messages is None else messages
+    renamed = FIELD_ALIASES if aliases is None else aliases
     name = exc.field
     if exc.code == "payload_too_large":
         name, words = "file", ERROR_MESSAGES[exc.code]
+    elif exc.code == "refund_exceeds_paid":
+        name, words = "amount", said.get("refund_exceeds_paid", ERROR_MESSAGES[exc.code])
     elif exc.code in ERROR_MESSAGES:
-        words = ERROR_MESSAGES[exc.code]
-        name = "amount" if exc.code == "refund_exceeds_paid" else None
-    elif name in FIELD_MESSAGES:
-        words = FIELD_MESSAGES[name]
+        name, words = None, ERROR_MESSAGES[exc.code]
+    elif name in said:
+        words = said[name]
     else:
         return {"field": None, "message": detail_in(str(exc.detail), locale)}
-    shown = FIELD_ALIASES.get(name, name) if name else None
+    shown = renamed.get(name, name) if name else None
     return {"field": shown, "message": translate(words, locale)}
 
 
@@ -81,6 +97,13 @@ async def form_fields(request: Request) -> dict[str, str]:
     form = await request.form()
     refuse_unstorable(form)
     return {k: v.strip() for k, v in form.items() if isinstance(v, str)}
+
+
+def page_amount(value: str | None) -> str | None:
+    """An amount as a page's field takes it, "12,50" as well as "12.50" (how much of the world,
+    Spanish included, writes it), in the API's grammar ("12.50"); empty: None. The API's own
+    amounts keep their grammar: only the pages read a comma."""
+    return (value or "").strip().replace(",", ".") or None
 
 
 def quantities(form: dict[str, str]) -> list[dict[str, Any]]:

@@ -122,6 +122,21 @@ def item_title(order: dict[str, Any], sku: str) -> str:
     return next((str(i["title"]) for i in order.get("items", []) if i["sku"] == sku), sku)
 
 
+def item_rows(order: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of the items table the seller's and the staff's order pages share
+    (_items.html): each line's product, SKU, quantity ordered and cancelled, and unit price."""
+    return [
+        {
+            "sku": item["sku"],
+            "title": item["title"],
+            "quantity": item["quantity"],
+            "cancelled": item.get("cancelled_quantity") or 0,
+            "unit_price": item["unit_price"],
+        }
+        for item in order.get("items", [])
+    ]
+
+
 def csrf_input() -> Markup:
     """The hidden CSRF field every POST form carries."""
     request = _request.get()
@@ -129,9 +144,17 @@ def csrf_input() -> Markup:
     return Markup(f'<input type="hidden" name="csrf_token" value="{escape(token)}">')
 
 
+# Codes whose words are not the code itself: a paid order not shipped yet is "Awaiting
+# shipment" on every page (badge and tab alike), whether packed or not.
+LABELS = {"awaiting_fulfillment": "Awaiting shipment"}
+
+
 def label(code: Any) -> str:
     """A machine code shown as words (awaiting_payment -> Awaiting payment), translated."""
-    text = str(code or "").replace("_", " ").strip()
+    key = str(code or "")
+    if key in LABELS:
+        return i18n.translate(LABELS[key])
+    text = key.replace("_", " ").strip()
     return i18n.translate(text[:1].upper() + text[1:]) if text else ""
 
 
@@ -148,6 +171,7 @@ env.globals.update(
     label=label,
     line_total=line_total,
     item_title=item_title,
+    item_rows=item_rows,
     seconds_left=seconds_left,
     fmt_left=fmt_left,
     number=number,
@@ -158,6 +182,7 @@ env.globals.update(
     refund_reason=timeline_text.refund_reason,
     known_words=timeline_text.known_words,
     resolved_how=timeline_text.resolved_how,
+    dispute_outcome=timeline_text.dispute_outcome,
     order_banner=order_words.banner,
     order_headline=order_words.headline,
     main_actions=order_words.main_actions,

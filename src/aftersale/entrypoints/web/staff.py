@@ -12,8 +12,9 @@ from markupsafe import Markup
 from aftersale.domain.errors import DomainError, NotFound
 from aftersale.domain.reasons import CANCELLATION_REASONS, DISPUTE_REASONS, RETURN_REASONS
 from aftersale.entrypoints.web import charts, i18n
+from aftersale.entrypoints.web.forms import FormState, page_amount
 from aftersale.entrypoints.web.render import date, render, seconds_left
-from aftersale.entrypoints.web.seller import REASONS, run_action
+from aftersale.entrypoints.web.seller import REASONS, order_thread_files, run_action
 from aftersale.entrypoints.web.session import (
     PageError,
     WebUser,
@@ -22,9 +23,7 @@ from aftersale.entrypoints.web.session import (
     runtime_of,
     verify_csrf,
 )
-from aftersale.services import disputes, messages, refunds, staff
-from aftersale.services import evidence as evidence_files
-from aftersale.services.common import read_order
+from aftersale.services import disputes, refunds, staff
 
 router = APIRouter(prefix="/staff")
 Staff = Annotated[WebUser, Depends(require_user("admin"))]
@@ -39,14 +38,17 @@ def _t(request: Request, message: str, **params: Any) -> str:
     return i18n.translate(message, i18n.locale_of(request), **params)
 
 
-@router.get("", response_class=HTMLResponse)
-def home(request: Request, user: Staff) -> HTMLResponse:
-    """Escalated disputes to decide and refunds past their expected-by date."""
+def home_response(
+    request: Request, user: WebUser, state: FormState | None = None, status: int = 200
+) -> HTMLResponse:
+    """The staff desk; `state`: a decision form sent back refused, still open and filled."""
     rt, actor = runtime_of(request), actor_of(user)
     cases, now = staff.escalated_disputes(rt, actor), rt.clock.now()
     return render(
         request,
         "staff/home.html",
+        status=status,
+        **(state or FormState()).context(),
         cases=cases,
         # overdue: the time from decide_by until now is positive
         late=[c for c in cases if seconds_left(now, c["dispute"]["decide_by"]) > 0],
@@ -56,6 +58,12 @@ def home(request: Request, user: Staff) -> HTMLResponse:
     )
 
 
+@router.get("", response_class=HTMLResponse)
+def home(request: Request, user: Staff) -> HTMLResponse:
+    """Escalated disputes to decide and refunds past their expected-by date."""
+    return home_response(request, user)
+
+
 @router.post("/disputes/{dispute_id}/resolve", dependencies=[Depends(verify_csrf)])
 def resolve(
     request: Request,
@@ -63,16 +71,18 @@ def resolve(
     user: Staff,
     refund_amount: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
-) -> RedirectResponse:
+) -> Response:
     """Decide an escalated dispute: a refund amount (0 for none) and a note to both sides."""
     rt, actor = runtime_of(request), actor_of(user)
     return run_action(
         request,
         lambda: disputes.resolve(
-            rt, actor, dispute_id, refund_amount=refund_amount.strip(), note=note.strip()
+            rt, actor, dispute_id, refund_amount=page_amount(refund_amount), note=note.strip()
         ),
         done="Dispute resolved; both parties have been told.",
         back=f"/staff#dispute-{dispute_id}",
+        form=(f"resolve-{dispute_id}", {"amount": refund_amount, "note": note}),
+        page=lambda state, status: home_response(request, user, state, status),
     )
 
 
@@ -83,35 +93,42 @@ def goodwill_refund(
     user: Staff,
     amount: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
-) -> RedirectResponse:
+) -> Response:
     """Refund part of an order as a goodwill gesture, with the reason (rule 14)."""
     rt, actor = runtime_of(request), actor_of(user)
     return run_action(
         request,
         lambda: refunds.goodwill_refund(
-            rt, actor, order_id, amount=amount.strip().replace(",", "."), reason=reason.strip()
+            rt, actor, order_id, amount=page_amount(amount), reason=reason.strip()
         ),
         done="Goodwill refund created; the buyer has been told.",
         back=f"/staff/orders/{order_id}",
+        form=("goodwill", {"amount": amount, "reason": reason}),
+        page=lambda state, status: order_response(request, user, order_id, state, status),
     )
 
 
 @router.get("/orders/{order_id}", response_class=HTMLResponse)
 def order_page(request: Request, order_id: str, user: Staff) -> HTMLResponse:
     """Any order, with its refunds, timeline and message thread."""
+    return order_response(request, user, order_id)
+
+
+def order_response(
+    request: Request, user: WebUser, order_id: str, state: FormState | None = None, code: int = 200
+) -> HTMLResponse:
+    """Any order's page; `state`: the goodwill form sent back refused, still open and filled."""
     rt, actor = runtime_of(request), actor_of(user)
     try:
-        order = read_order(rt, actor, order_id)
-        thread = messages.list_messages(rt, actor, order_id, cursor=None, limit=200)["items"]
-        files = {
-            d["id"]: evidence_files.list_evidence(rt, actor, d["id"]) for d in order["disputes"]
-        }
+        order, thread, files = order_thread_files(rt, actor, order_id)
     except NotFound as exc:
         raise PageError(404, _t(request, "Order not found.")) from exc
     people = staff.names_of(rt, actor, [order["buyer_id"], order["seller_id"]])
     return render(
         request,
         "staff/order.html",
+        status=code,
+        **(state or FormState()).context(),
         order=order,
         thread=thread,
         evidence=files,

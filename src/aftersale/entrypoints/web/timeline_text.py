@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -176,10 +177,28 @@ def known_words(value: Any, locale: str | None = None) -> str:
 _words = known_words
 
 
-def _fill(name: str, value: str, locale: str | None) -> str:
+# The lines of "The seller cancelled 2 x SKU-1, 1 x SKU-2: ..." (quantity, SKU).
+_LINE = re.compile(r"(\d+) x (\S+)")
+
+
+def _lines(value: str, order: dict[str, Any] | None) -> str:
+    """Cancelled lines as products with their quantities ("2 × Bulb"), not SKUs (a SKU the
+    order has no line for is shown as written)."""
+    if order is None:
+        return value
+    parts = [_LINE.fullmatch(part.strip()) for part in value.split(",")]
+    if not all(parts):
+        return value
+    titles = {str(i["sku"]): str(i["title"]) for i in order.get("items", [])}
+    return ", ".join(f"{m[1]} × {titles.get(m[2], m[2])}" for m in parts if m)
+
+
+def _fill(name: str, value: str, locale: str | None, order: dict[str, Any] | None = None) -> str:
     # (imported lazily: render imports this module)
     from aftersale.entrypoints.web.render import dt, money
 
+    if name == "what":
+        return _lines(value, order)
     if name == "money":
         amount, currency = value.rsplit(" ", 1)
         return money(amount, currency, locale=locale)
@@ -198,13 +217,14 @@ def sentence_of(detail: Any) -> str | None:
     return next((s for s, pattern in _patterns() if pattern.match(text)), None)
 
 
-def detail_text(detail: Any, locale: str | None = None) -> str:
-    """A stored timeline detail in the page's language (as written if no sentence matches)."""
+def detail_text(detail: Any, locale: str | None = None, order: dict[str, Any] | None = None) -> str:
+    """A stored timeline detail in the page's language (as written if no sentence matches);
+    with the `order`, the lines it names are its products ("2 × Bulb"), not SKUs."""
     text = str(detail or "")
     for sentence, pattern in _patterns():
         found = pattern.match(text)
         if found:
-            params = {k: _fill(k, v, locale) for k, v in found.groupdict().items()}
+            params = {k: _fill(k, v, locale, order) for k, v in found.groupdict().items()}
             return translate(sentence, locale, **params)
     return text
 
@@ -239,6 +259,48 @@ RESOLUTIONS = {
     "seller_accepted": "The seller accepted your request.",
     "platform": "The platform decided.",
 }
+
+
+# How a dispute ended, as the seller's and the staff's pages say it (the buyer's: RESOLUTIONS),
+# by how it was resolved (`resolved_by`) or why it closed (`closed_reason`).
+OUTCOMES = {
+    "seller": {
+        "default": "You did not answer in time, so the buyer won the dispute.",
+        "buyer_accepted": "The buyer accepted your offer.",
+        "seller_accepted": "You accepted the buyer's request.",
+        "platform": "The platform decided.",
+        "withdrawn": "The buyer withdrew the dispute; no refund.",
+        "buyer_timeout": "Closed with no refund: the buyer did not answer you in time.",
+    },
+    "staff": {
+        "default": "The seller did not answer in time, so the buyer won the dispute.",
+        "buyer_accepted": "The buyer accepted the seller's offer.",
+        "seller_accepted": "The seller accepted the buyer's request.",
+        "platform": "The platform decided.",
+        "withdrawn": "The buyer withdrew the dispute; no refund.",
+        "buyer_timeout": "Closed with no refund: the buyer did not answer the seller in time.",
+    },
+}
+
+
+def dispute_outcome(dispute: dict[str, Any], party: str, locale: str | None = None) -> str:
+    """How a dispute ended, in words for the `party` ("seller" or "staff"): the refund and how
+    it was decided, or why it closed with none ("": it has not ended)."""
+    from aftersale.entrypoints.web.render import money
+
+    words = OUTCOMES[party]
+    if dispute.get("resolved_by"):
+        how = words.get(str(dispute["resolved_by"]), "")
+        paid = dispute.get("resolution_amount") or {}
+        amount = money(paid, locale=locale)
+        refund = (
+            translate("Refund of %(amount)s", locale, amount=amount)
+            if Decimal(str(paid.get("amount") or 0)) > 0
+            else translate("No refund", locale)
+        )
+        return f"{refund} — {translate(how, locale)}" if how else refund
+    why = words.get(str(dispute.get("closed_reason") or ""))
+    return translate(why, locale) if why else ""
 
 
 def refund_reason(code: Any, locale: str | None = None) -> str:
