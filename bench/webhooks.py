@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, text
 
+from aftersale.adapters.notify.webhook_sender import pool_layout
 from aftersale.bootstrap import build_runtime
 from aftersale.services.webhooks import create_endpoint
 from aftersale.settings import Settings
@@ -29,6 +30,7 @@ from bench import data
 
 TEMPLATE, RUN = "aftersale_bench_hooks", "aftersale_bench_hooks_run"
 IN_FLIGHT = 64
+RSS_EVERY = 0.5  # seconds between samples of the processes' RSS
 HERE = Path(__file__).resolve().parent
 
 
@@ -108,7 +110,7 @@ def ours_child(url: str, go: str) -> None:
     while not os.path.exists(go):
         time.sleep(0.01)
     handled, idle = 0, 0
-    while idle < 3:
+    while idle < 3 or not drained(rt):  # (an empty round: another may be fanning out)
         done = dispatcher.run_once()
         handled += done
         idle = 0 if done else idle + 1
@@ -125,28 +127,50 @@ def ours_child(url: str, go: str) -> None:
     )
 
 
+def drained(rt: Any) -> bool:
+    """Every event fanned out and every delivery attempted."""
+    with rt.engine.connect() as conn:
+        left = conn.execute(
+            text(
+                "SELECT (SELECT count(*) FROM outbox WHERE dispatched_at IS NULL)"
+                " + (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending')"
+            )
+        ).scalar_one()
+    return int(left) == 0
+
+
 def ceiling_child(bodies_file: str, share: int, of: int, url: str, go: str) -> None:
-    """One bare client process: POSTs its share of the bodies, IN_FLIGHT at a time."""
+    """One bare client process: POSTs its share of the bodies, IN_FLIGHT at a time, on the
+    same httpx pools as the dispatcher's sender (`pool_layout`: a few small pools, each
+    request on the least busy), as soon as a slot is free; no database, no signing."""
     bodies = json.loads(Path(bodies_file).read_text())[share::of]
 
     async def main() -> None:
-        limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
-        async with httpx.AsyncClient(limits=limits, timeout=15) as client:
+        pools, size = pool_layout(IN_FLIGHT)
+        limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+        clients = [httpx.AsyncClient(limits=limits, timeout=15) for _ in range(pools)]
+        busy = [0] * pools
 
-            async def post(body: str, i: int) -> None:
-                headers = {"content-type": "application/json", "webhook-id": f"evt_{share}_{i}"}
-                answer = await client.post(url, content=body, headers=headers)
-                assert answer.status_code == 200
+        async def post(body: str, i: int) -> None:
+            pool = min(range(pools), key=busy.__getitem__)
+            busy[pool] += 1
+            headers = {"content-type": "application/json", "webhook-id": f"evt_{share}_{i}"}
+            answer = await clients[pool].post(url, content=body, headers=headers)
+            busy[pool] -= 1
+            assert answer.status_code == 200
 
-            await client.post(url, content="{}")  # (warm the connection)
-            print("ready", flush=True)
-            while not os.path.exists(go):
-                await asyncio.sleep(0.01)
-            # waves of IN_FLIGHT, as the dispatcher sends a claimed batch (every body queued
-            # behind one semaphore was slower here: httpx's pool with many waiters)
-            for start in range(0, len(bodies), IN_FLIGHT):
-                wave = bodies[start : start + IN_FLIGHT]
-                await asyncio.gather(*(post(b, start + i) for i, b in enumerate(wave)))
+        async def lane(work: Any) -> None:  # IN_FLIGHT lanes: the next body once one ends
+            for i, body in work:
+                await post(body, i)
+
+        await asyncio.gather(*(post("{}", -1) for _ in range(IN_FLIGHT)))  # (warm the pools)
+        print("ready", flush=True)
+        while not os.path.exists(go):
+            await asyncio.sleep(0.01)
+        work = iter(enumerate(bodies))
+        await asyncio.gather(*(lane(work) for _ in range(IN_FLIGHT)))
+        for client in clients:
+            await client.aclose()
 
     asyncio.run(main())
     print(
@@ -173,8 +197,34 @@ def timed(commands: list[list[str]], tmp: Path) -> tuple[float, list[dict[str, A
             pass
     started = time.perf_counter()
     go.touch()
+    rss: list[tuple[float, float]] = []  # (seconds since go, MB: the largest process's RSS)
+    while any(p.poll() is None for p in procs):
+        rss.append((time.perf_counter() - started, max(_rss_mb(p.pid) for p in procs)))
+        time.sleep(RSS_EVERY)
+    seconds = time.perf_counter() - started
     outputs = [json.loads(p.communicate()[0].decode().strip().splitlines()[-1]) for p in procs]
-    return time.perf_counter() - started, outputs
+    outputs[0]["rss_curve"] = _curve(rss, seconds)
+    return seconds, outputs
+
+
+def _rss_mb(pid: int) -> float:
+    """A running process's resident set, in MB (0 once it ended)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    line = next((x for x in status.splitlines() if x.startswith("VmRSS:")), "VmRSS: 0 kB")
+    return int(line.split()[1]) / 1024
+
+
+def _curve(rss: list[tuple[float, float]], seconds: float) -> dict[str, float]:
+    """The largest RSS at each tenth of the run (is memory flat?)."""
+    curve: dict[str, float] = {}
+    for tenth in range(1, 11):
+        inside = [mb for at, mb in rss if (tenth - 1) * seconds / 10 <= at < tenth * seconds / 10]
+        if inside:
+            curve[f"{tenth * 10}%"] = round(max(inside), 1)
+    return curve
 
 
 def ours(processes: int, events: int, tmp: Path) -> dict[str, Any]:
@@ -193,7 +243,7 @@ def ours(processes: int, events: int, tmp: Path) -> dict[str, Any]:
             (tmp / "bodies.json").write_text(json.dumps(bodies))
     engine.dispose()
     assert counts == {"succeeded": events}, counts  # each event delivered, exactly once
-    return {"per_s": events / seconds, "seconds": seconds, "rss_mb": max(o["rss_mb"] for o in outs)}
+    return _figures(events, seconds, outs)
 
 
 def ceiling(processes: int, events: int, hook_url: str, tmp: Path) -> dict[str, Any]:
@@ -213,7 +263,18 @@ def ceiling(processes: int, events: int, hook_url: str, tmp: Path) -> dict[str, 
     ]
     seconds, outs = timed(commands, tmp)
     assert sum(o["handled"] for o in outs) == events
-    return {"per_s": events / seconds, "seconds": seconds, "rss_mb": max(o["rss_mb"] for o in outs)}
+    return _figures(events, seconds, outs)
+
+
+def _figures(events: int, seconds: float, outs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Rate, time, peak RSS (and over time) and the machine's load after a run."""
+    return {
+        "per_s": events / seconds,
+        "seconds": seconds,
+        "rss_mb": max(o["rss_mb"] for o in outs),
+        "rss_curve": outs[0]["rss_curve"],
+        "load_after": os.getloadavg(),
+    }
 
 
 def main() -> None:
@@ -231,7 +292,7 @@ def main() -> None:
     try:
         time.sleep(1)
         build(args.events, hook_url)
-        results = {}
+        results: dict[str, Any] = {"load_before": os.getloadavg()}
         for n in (1, 2):
             results[f"ours_{n}"] = ours(n, args.events, tmp)
             results[f"ceiling_{n}"] = ceiling(n, args.events, hook_url, tmp)

@@ -13,12 +13,12 @@ import threading
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from aftersale.adapters import metrics
 from aftersale.adapters.notify.webhook_sender import WebhookSender, valid_secrets
 from aftersale.entrypoints.mailer import Mailer
-from aftersale.services.deliveries import claim_due, record
+from aftersale.services.deliveries import Outcome, claim_due, record
 from aftersale.services.dispatch import fan_out
 from aftersale.services.runtime import Runtime
 from aftersale.settings import Settings
@@ -41,9 +41,10 @@ class Dispatcher:
             timeout=settings.webhook_timeout,
         )
         self.mailer = Mailer(rt, settings)
-        # a batch of attempts is at most what may be in flight, so all of it ends within one
-        # timeout, well inside the lease (else another worker could take it again meanwhile)
+        # a claim takes only free slots, so each attempt it leases starts at once and ends
+        # within one timeout, well inside the lease (else another worker could take it again)
         self.attempts_batch = settings.webhook_in_flight
+        self.refill = max(1, self.attempts_batch // 4)  # claim again once this many slots free
         self.lease = timedelta(seconds=max(settings.webhook_lease, settings.webhook_timeout + 5))
         self._stop = threading.Event()
 
@@ -94,22 +95,65 @@ class Dispatcher:
         return total + await asyncio.to_thread(self.mailer.send_due, limit=self.batch)
 
     async def _deliver(self) -> int:
-        """Attempt every due delivery, a leased batch at a time."""
-        total = 0
-        while not self._stop.is_set():
-            claimed = claim_due(self.rt, limit=self.attempts_batch, lease=self.lease)
-            if not claimed:
+        """Attempt every due delivery. Claims keep up to `in_flight` attempts going, each
+        taking only the free slots, so an attempt starts as soon as it is leased and ends
+        within one timeout, well inside the lease; outcomes are written as attempts end, one
+        write at a time, each taking all that ended meanwhile. Claims and writes run on
+        threads, so attempts go on while the database works."""
+        running: dict[asyncio.Task[Outcome], dict[str, Any]] = {}
+        ended: list[tuple[dict[str, Any], Outcome]] = []
+        claiming: asyncio.Future[list[dict[str, Any]]] | None = None
+        writing: asyncio.Future[int] | None = None
+        asked, total, more = 0, 0, True
+        failure: BaseException | None = None
+        while True:
+            free = self.attempts_batch - len(running)
+            wanted = free >= self.refill or not running
+            if claiming is None and more and wanted and failure is None and not self._stop.is_set():
+                asked = free
+                claiming = asyncio.ensure_future(
+                    asyncio.to_thread(claim_due, self.rt, limit=free, lease=self.lease)
+                )
+            if writing is None and ended:
+                batch, ended = ended, []
+                writing = asyncio.ensure_future(asyncio.to_thread(self._write, batch))
+            waiting: set[asyncio.Future[Any]] = set(running)
+            waiting.update(f for f in (claiming, writing) if f is not None)
+            if not waiting:
                 break
-            now = self.rt.clock.now()
-            outcomes = await asyncio.gather(
-                *(self.sender.attempt(r, secrets=valid_secrets(r, now)) for r in claimed)
-            )
-            record(self.rt, claimed, list(outcomes))
-            for outcome in outcomes:  # counted once recorded: a crash before counts nothing
-                metrics.webhook_delivered("delivered" if outcome.ok else "failed")
-            total += len(claimed)
-            log.info("made %d webhook attempts", len(claimed))
+            done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            for future in done:
+                if future is claiming:
+                    claiming = None
+                    try:
+                        claimed = future.result()
+                    except Exception as exc:  # (the attempts running still end and are written)
+                        failure, claimed = failure or exc, []
+                    more = len(claimed) >= asked
+                    now = self.rt.clock.now()
+                    for row in claimed:
+                        attempt = self.sender.attempt(row, secrets=valid_secrets(row, now))
+                        running[asyncio.ensure_future(attempt)] = row
+                elif future is writing:
+                    writing = None
+                    try:
+                        total += future.result()
+                    except Exception as exc:  # (their leases end: attempted again, same id)
+                        failure = failure or exc
+                    more = True  # a first attempt written may let its order's next event go
+                else:
+                    ended.append((running.pop(future), future.result()))  # type: ignore[arg-type]
+        if failure is not None:
+            raise failure
         return total
+
+    def _write(self, batch: list[tuple[dict[str, Any], Outcome]]) -> int:
+        """Record ended attempts (on a thread); count them once recorded."""
+        record(self.rt, [row for row, _ in batch], [outcome for _, outcome in batch])
+        for _, outcome in batch:  # counted once recorded: a crash before counts nothing
+            metrics.webhook_delivered("delivered" if outcome.ok else "failed")
+        log.info("made %d webhook attempts", len(batch))
+        return len(batch)
 
 
 def start_thread(dispatcher: Dispatcher) -> threading.Thread:

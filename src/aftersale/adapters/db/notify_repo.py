@@ -37,10 +37,13 @@ class SqlNotifyRepository:
         """Undispatched outbox events in seq order, locked. Fan-outs take turns (a transaction
         lock on PostgreSQL; SQLite has one writer): two fanning out at once could publish an
         order's later event before its earlier one. An order's events are written under its
-        lock, so for one order seq order is commit order. Attempts, the slow part, are shared
-        with SKIP LOCKED (claim_deliveries)."""
-        if self.skip_locked:
-            self.conn.execute(select(func.pg_advisory_xact_lock(FAN_OUT_LOCK)))
+        lock, so for one order seq order is commit order. A worker that finds the lock taken
+        gets nothing (another is fanning out) and goes on to attempts, the slow part, which
+        are shared with SKIP LOCKED (claim_deliveries), rather than wait its turn."""
+        if self.skip_locked and not self.conn.execute(
+            select(func.pg_try_advisory_xact_lock(FAN_OUT_LOCK))
+        ).scalar_one():
+            return []
         o = t.outbox.c
         query = select(t.outbox).where(o.dispatched_at.is_(None)).order_by(o.seq).limit(limit)
         return [dict(r) for r in self.conn.execute(query).mappings()]
