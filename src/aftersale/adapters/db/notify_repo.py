@@ -40,9 +40,12 @@ class SqlNotifyRepository:
         lock, so for one order seq order is commit order. A worker that finds the lock taken
         gets nothing (another is fanning out) and goes on to attempts, the slow part, which
         are shared with SKIP LOCKED (claim_deliveries), rather than wait its turn."""
-        if self.skip_locked and not self.conn.execute(
-            select(func.pg_try_advisory_xact_lock(FAN_OUT_LOCK))
-        ).scalar_one():
+        if (
+            self.skip_locked
+            and not self.conn.execute(
+                select(func.pg_try_advisory_xact_lock(FAN_OUT_LOCK))
+            ).scalar_one()
+        ):
             return []
         o = t.outbox.c
         query = select(t.outbox).where(o.dispatched_at.is_(None)).order_by(o.seq).limit(limit)
@@ -115,6 +118,14 @@ class SqlNotifyRepository:
             .order_by(D.next_attempt_at, D.event_seq)
             .limit(limit)
         )
+        if self.skip_locked:
+            # walk the due index in its order, never sort what a bitmap scan of it found: the
+            # statistics of a table that filled since it was last analysed (a fan-out of
+            # thousands) make a bitmap scan look cheap, and it read every pending delivery,
+            # each claim (220 ms at 4,000 pending, growing with them; 0.8 ms walking)
+            self.conn.exec_driver_sql(
+                "SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off"
+            )
         rows = [
             dict(r) for r in self.conn.execute(self._locked(query, webhook_deliveries)).mappings()
         ]
