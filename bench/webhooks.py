@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, text
 
-from aftersale.adapters.notify.webhook_sender import pool_layout
+from aftersale.adapters.notify.webhook_sender import pick_pool, pool_layout
 from aftersale.bootstrap import build_runtime
 from aftersale.services.webhooks import create_endpoint
 from aftersale.settings import Settings
@@ -141,8 +141,8 @@ def drained(rt: Any) -> bool:
 
 def ceiling_child(bodies_file: str, share: int, of: int, url: str, go: str) -> None:
     """One bare client process: POSTs its share of the bodies, IN_FLIGHT at a time, on the
-    same httpx pools as the dispatcher's sender (`pool_layout`: a few small pools, each
-    request on the least busy), as soon as a slot is free; no database, no signing."""
+    same httpx pools as the dispatcher's sender (`pool_layout`, `pick_pool`: a few small
+    pools, filled one by one), as soon as a slot is free; no database, no signing."""
     bodies = json.loads(Path(bodies_file).read_text())[share::of]
 
     async def main() -> None:
@@ -152,7 +152,7 @@ def ceiling_child(bodies_file: str, share: int, of: int, url: str, go: str) -> N
         busy = [0] * pools
 
         async def post(body: str, i: int) -> None:
-            pool = min(range(pools), key=busy.__getitem__)
+            pool = pick_pool(busy, size)
             busy[pool] += 1
             headers = {"content-type": "application/json", "webhook-id": f"evt_{share}_{i}"}
             answer = await clients[pool].post(url, content=body, headers=headers)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections import deque
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -41,11 +42,13 @@ class Dispatcher:
             timeout=settings.webhook_timeout,
         )
         self.mailer = Mailer(rt, settings)
-        # a claim takes only free slots, so each attempt it leases starts at once and ends
-        # within one timeout, well inside the lease (else another worker could take it again)
         self.attempts_batch = settings.webhook_in_flight
         self.refill = max(1, self.attempts_batch // 4)  # claim again once this many slots free
-        self.lease = timedelta(seconds=max(settings.webhook_lease, settings.webhook_timeout + 5))
+        self.prefetch = self.refill  # leased beyond what is in flight: each waits one attempt
+        # (an attempt's whole time is bounded by the timeout, so a prefetched one ends within
+        # two; the lease is longer, or another worker could take it again meanwhile)
+        lease = max(settings.webhook_lease, 2 * settings.webhook_timeout + 5)
+        self.lease = timedelta(seconds=lease)
         self._stop = threading.Event()
 
     def stop(self) -> None:
@@ -95,54 +98,65 @@ class Dispatcher:
         return total + await asyncio.to_thread(self.mailer.send_due, limit=self.batch)
 
     async def _deliver(self) -> int:
-        """Attempt every due delivery. Claims keep up to `in_flight` attempts going, each
-        taking only the free slots, so an attempt starts as soon as it is leased and ends
-        within one timeout, well inside the lease; outcomes are written as attempts end, one
-        write at a time, each taking all that ended meanwhile. Claims and writes run on
-        threads, so attempts go on while the database works."""
-        running: dict[asyncio.Task[Outcome], dict[str, Any]] = {}
+        """Attempt every due delivery. Claims keep `in_flight` attempts going and a few more
+        leased, ready to start as soon as a slot frees (at most `prefetch`: each of them
+        starts within one timeout of its claim and ends within two, inside the lease);
+        outcomes are written as attempts end, one write at a time, each taking all that
+        ended meanwhile. Claims and writes run on threads, so attempts go on while the
+        database works; every attempt, claim and write wakes this loop when it ends."""
+        wake = asyncio.Event()
+        running: dict[asyncio.Future[Outcome], dict[str, Any]] = {}
+        ready: deque[dict[str, Any]] = deque()
         ended: list[tuple[dict[str, Any], Outcome]] = []
         claiming: asyncio.Future[list[dict[str, Any]]] | None = None
         writing: asyncio.Future[int] | None = None
         asked, total, more = 0, 0, True
         failure: BaseException | None = None
+
+        def attempted(future: asyncio.Future[Outcome]) -> None:
+            row = running.pop(future)
+            ended.append((row, future.result()))  # (an attempt never raises: outcomes)
+            wake.set()
+
+        def woken(_future: asyncio.Future[Any]) -> None:
+            wake.set()
+
         while True:
-            free = self.attempts_batch - len(running)
-            wanted = free >= self.refill or not running
+            while ready and len(running) < self.attempts_batch:
+                row = ready.popleft()
+                attempt = self.sender.attempt(row, secrets=valid_secrets(row, self.rt.clock.now()))
+                future = asyncio.ensure_future(attempt)
+                running[future] = row
+                future.add_done_callback(attempted)
+            room = self.attempts_batch + self.prefetch - len(running) - len(ready)
+            wanted = room >= self.refill or not (running or ready)
             if claiming is None and more and wanted and failure is None and not self._stop.is_set():
-                asked = free
+                asked = room
                 claiming = asyncio.ensure_future(
-                    asyncio.to_thread(claim_due, self.rt, limit=free, lease=self.lease)
+                    asyncio.to_thread(claim_due, self.rt, limit=room, lease=self.lease)
                 )
+                claiming.add_done_callback(woken)
             if writing is None and ended:
                 batch, ended = ended, []
                 writing = asyncio.ensure_future(asyncio.to_thread(self._write, batch))
-            waiting: set[asyncio.Future[Any]] = set(running)
-            waiting.update(f for f in (claiming, writing) if f is not None)
-            if not waiting:
+                writing.add_done_callback(woken)
+            if not (running or ready or claiming or writing):
                 break
-            done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-            for future in done:
-                if future is claiming:
-                    claiming = None
-                    try:
-                        claimed = future.result()
-                    except Exception as exc:  # (the attempts running still end and are written)
-                        failure, claimed = failure or exc, []
-                    more = len(claimed) >= asked
-                    now = self.rt.clock.now()
-                    for row in claimed:
-                        attempt = self.sender.attempt(row, secrets=valid_secrets(row, now))
-                        running[asyncio.ensure_future(attempt)] = row
-                elif future is writing:
-                    writing = None
-                    try:
-                        total += future.result()
-                    except Exception as exc:  # (their leases end: attempted again, same id)
-                        failure = failure or exc
-                    more = True  # a first attempt written may let its order's next event go
-                else:
-                    ended.append((running.pop(future), future.result()))  # type: ignore[arg-type]
+            await wake.wait()
+            wake.clear()
+            if claiming is not None and claiming.done():
+                try:
+                    claimed = claiming.result()
+                except Exception as exc:  # (the attempts running still end and are written)
+                    failure, claimed = failure or exc, []
+                claiming, more = None, len(claimed) >= asked
+                ready.extend(claimed)
+            if writing is not None and writing.done():
+                try:
+                    total += writing.result()
+                except Exception as exc:  # (their leases end: attempted again, same id)
+                    failure = failure or exc
+                writing, more = None, True  # a first attempt written may let an order's next go
         if failure is not None:
             raise failure
         return total

@@ -38,6 +38,14 @@ def pool_layout(in_flight: int) -> tuple[int, int]:
     return pools, -(-in_flight // pools)
 
 
+def pick_pool(busy: list[int], size: int) -> int:
+    """The busiest pool that has a free connection: attempts fill pools one by one, so the
+    pools in use have few idle connections (httpcore checks each idle one, a system call,
+    whenever a request comes or goes)."""
+    free = [i for i, n in enumerate(busy) if n < size]
+    return max(free, key=busy.__getitem__)
+
+
 @lru_cache(maxsize=1024)
 def _signer(secret: str) -> Webhook:
     return Webhook(secret)
@@ -58,19 +66,21 @@ def valid_secrets(row: dict[str, Any], now: datetime) -> list[str]:
 
 class WebhookSender:
     """Sends attempts; at most `in_flight` at once in this process, over a few small httpx
-    pools (each attempt on the least busy), so no pool waits while a slot is free."""
+    pools (`pick_pool`), so no pool waits while a slot is free."""
 
     def __init__(
         self, *, allow_private: bool, in_flight: int = 64, timeout: float = TIMEOUT
     ) -> None:
         self.allow_private, self.timeout = allow_private, timeout
         self.in_flight = asyncio.Semaphore(in_flight)
-        pools, size = pool_layout(in_flight)
+        pools, self.pool_size = pool_layout(in_flight)
         self.clients = [
             httpx.AsyncClient(
                 timeout=timeout,
                 follow_redirects=False,
-                limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
+                limits=httpx.Limits(
+                    max_connections=self.pool_size, max_keepalive_connections=self.pool_size
+                ),
                 headers={"user-agent": "aftersale-webhooks/1"},
             )
             for _ in range(pools)
@@ -85,7 +95,7 @@ class WebhookSender:
     async def attempt(self, row: dict[str, Any], *, secrets: list[str]) -> Outcome:
         """POST one delivery; never raises (a failure is an outcome)."""
         async with self.in_flight:
-            pool = min(range(len(self.busy)), key=self.busy.__getitem__)
+            pool = pick_pool(self.busy, self.pool_size)
             self.busy[pool] += 1
             try:
                 return await self._post(self.clients[pool], row, secrets)
