@@ -24,11 +24,14 @@ from sqlalchemy import create_engine, text
 
 from aftersale.adapters.notify.webhook_sender import pick_pool, pool_layout
 from aftersale.bootstrap import build_runtime
+from aftersale.services.users import ensure_admin_token
 from aftersale.services.webhooks import create_endpoint
 from aftersale.settings import Settings
 from bench import data
 
 TEMPLATE, RUN = "aftersale_bench_hooks", "aftersale_bench_hooks_run"
+CANCEL_DB = "aftersale_bench_hooks_cancel"
+ROUNDS = 3  # --cancel: rounds without and with the dispatcher, in turns
 IN_FLIGHT = 64
 RSS_EVERY = 0.5  # seconds between samples of the processes' RSS
 HERE = Path(__file__).resolve().parent
@@ -277,10 +280,138 @@ def _figures(events: int, seconds: float, outs: list[dict[str, Any]]) -> dict[st
     }
 
 
+def start_dispatcher(url: str, tmp: Path) -> subprocess.Popen[bytes]:
+    """`aftersale worker` (deadlines, webhooks and mail) in a process of its own."""
+    env = {
+        **os.environ,
+        "AFTERSALE_DATABASE_URL": url,
+        "AFTERSALE_DATA_DIR": str(tmp),
+        "AFTERSALE_WEBHOOK_ALLOW_PRIVATE": "1",
+    }
+    log = (tmp / "worker.log").open("ab")
+    cmd = [sys.executable, "-m", "aftersale", "worker", "--interval", "0.2"]
+    return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=HERE.parent)
+
+
+def cancellations(hook_url: str, tmp: Path, *, orders: int, seconds: int) -> dict[str, Any]:
+    """Request cancellation (bench/run.py's scenario: wrk, 32 clients, one server process) in
+    turns without and with an `aftersale worker` beside it delivering each request's event to
+    a webhook endpoint (and its mail to the seller); ROUNDS rounds of each, each on orders of
+    its own. Before a round with the worker, it has caught up with the previous rounds'
+    events, so it dispatches that round's own as they come."""
+    from bench import run
+
+    run.ensure_wrk()
+    url = data.fresh_database(CANCEL_DB)
+    engine = create_engine(url)
+    rt = build_runtime(Settings(database_url=url, embedded_worker=False), run_migrations=False)
+    ids = data.make_users(rt)
+    ensure_admin_token(rt, data.ADMIN_TOKEN)
+    create_endpoint(rt, data.ADMIN, url=hook_url, allow_private=True)
+    made = data.analyzed_orders(
+        rt, engine, ids, count=orders, at=datetime.now(UTC), requested=False, table="orders"
+    )
+    with engine.begin() as conn:  # (the build's own events are not the benchmark's)
+        conn.execute(text("UPDATE outbox SET dispatched_at = now() WHERE dispatched_at IS NULL"))
+        built = conn.execute(text("SELECT coalesce(max(seq), 0) FROM outbox")).scalar_one()
+    warm, measured = made[: orders // 10], made[orders // 10 :]
+    server = run.Server(url, tmp)
+    target, body = "/api/v1/orders/%s/cancel", {"reason": "changed_mind"}
+    rounds: dict[str, list[dict[str, Any]]] = {"without": [], "with": []}
+    try:
+        run.wrk(
+            server.base,
+            data.write_ids(warm, tmp / "warm.txt"),
+            target=target,
+            body=body,
+            token=data.BUYER_TOKEN,
+            seconds=2,
+            check=False,
+        )
+        turns = [kind for _ in range(ROUNDS) for kind in ("without", "with")]
+        for i, kind in enumerate(turns):
+            worker = start_dispatcher(url, tmp) if kind == "with" else None
+            try:
+                if worker is not None:
+                    wait_drained(engine, 120)
+                before = delivered_count(engine)
+                data.checkpoint()
+                print(f"cancel: round {i + 1} {kind} the dispatcher", file=sys.stderr)
+                got = run.wrk(
+                    server.base,
+                    data.write_ids(measured[i :: len(turns)], tmp / f"cancel{i}.txt"),
+                    target=target,
+                    body=body,
+                    token=data.BUYER_TOKEN,
+                    seconds=seconds,
+                )
+                got["deliveries_meanwhile"] = delivered_count(engine) - before
+                got["load_after"] = os.getloadavg()
+                rounds[kind].append(got)
+            finally:
+                if worker is not None:
+                    worker.terminate()
+                    worker.wait(timeout=30)
+        wait_drained_after = start_dispatcher(url, tmp)  # (every request's event delivered once)
+        try:
+            wait_drained(engine, 300)
+        finally:
+            wait_drained_after.terminate()
+            wait_drained_after.wait(timeout=30)
+        with engine.connect() as conn:
+            counts = dict(
+                conn.execute(
+                    text("SELECT status, count(*) FROM webhook_deliveries GROUP BY 1")
+                ).all()
+            )
+            requested = conn.execute(
+                text("SELECT count(*) FROM outbox WHERE seq > :built"), {"built": built}
+            ).scalar_one()
+    finally:
+        server.stop()
+        rt.close()
+        engine.dispose()
+        data.drop_database(CANCEL_DB)
+    assert counts == {"succeeded": requested}, (counts, requested)
+    return {
+        "without": run.combine(rounds["without"]),
+        "with": run.combine(rounds["with"]),
+        "rounds": rounds,
+        "events_delivered": requested,
+    }
+
+
+def delivered_count(engine: Any) -> int:
+    """Deliveries that succeeded so far."""
+    with engine.connect() as conn:
+        query = "SELECT count(*) FROM webhook_deliveries WHERE status = 'succeeded'"
+        return int(conn.execute(text(query)).scalar_one())
+
+
+def wait_drained(engine: Any, timeout: float) -> None:
+    """Until every event is fanned out and every delivery attempted."""
+    end = time.monotonic() + timeout
+    query = text(
+        "SELECT (SELECT count(*) FROM outbox WHERE dispatched_at IS NULL)"
+        " + (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending')"
+    )
+    while True:
+        with engine.connect() as conn:
+            if conn.execute(query).scalar_one() == 0:
+                return
+        if time.monotonic() > end:
+            raise RuntimeError("the dispatcher did not catch up")
+        time.sleep(0.2)
+
+
 def main() -> None:
-    """Build, run ours and the ceiling with 1 and 2 processes, print the figures as JSON."""
+    """Build, run ours and the ceiling with 1 and 2 processes, print the figures as JSON
+    (--cancel: request cancellation without and with the dispatcher beside it instead)."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--cancel", action="store_true", help="the request-path check instead")
+    parser.add_argument("--orders", type=int, default=40_000, help="--cancel: orders built")
+    parser.add_argument("--seconds", type=int, default=5, help="--cancel: each round's")
     args = parser.parse_args()
     port = data_port()
     hook_url = f"http://127.0.0.1:{port}/hooks"
@@ -289,6 +420,14 @@ def main() -> None:
     )
     tmp = Path(os.environ.get("TMPDIR", "/tmp")) / "aftersale-bench-hooks"
     tmp.mkdir(exist_ok=True)
+    if args.cancel:
+        try:
+            time.sleep(1)
+            found = cancellations(hook_url, tmp, orders=args.orders, seconds=args.seconds)
+            print(json.dumps({"load_before": os.getloadavg(), **found}, indent=2))
+        finally:
+            server.terminate()
+        return
     try:
         time.sleep(1)
         build(args.events, hook_url)
