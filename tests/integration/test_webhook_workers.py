@@ -1,6 +1,6 @@
-"""`aftersale worker` processes on PostgreSQL share the outbox: two workers deliver 2,000
-events each exactly once (the issue asks for 10,000; 2,000 keep the suite fast on 2 cores),
-and a worker killed with SIGKILL mid-batch loses nothing."""
+"""`aftersale worker` processes on PostgreSQL share the outbox: two workers deliver 10,000
+events each exactly once (as the issue asks), and a worker killed with SIGKILL mid-batch
+loses nothing."""
 
 from __future__ import annotations
 
@@ -117,23 +117,26 @@ def stop(*procs: subprocess.Popen[bytes]) -> None:
             proc.kill()
 
 
-def test_two_workers_deliver_each_of_2000_events_exactly_once(
+SHARED = 10_000  # events the two workers share: two per order (placed, paid)
+
+
+def test_two_workers_deliver_each_of_10000_events_exactly_once(
     pg_only_url: str, tmp_path: Path
 ) -> None:
     with webhook_receiver() as receiver:
-        events = prepare(pg_only_url, tmp_path, receiver, orders=1000)
-        assert len(events) == 2000
+        events = prepare(pg_only_url, tmp_path, receiver, orders=SHARED // 2)
+        assert len(events) == SHARED
         # an answer slower than the attempt's timeout is retried, rightly (at least once): on a
         # loaded box a 2 s timeout did that, so this test, about sharing, allows 15 s
         workers = [start_worker(pg_only_url, tmp_path, f"w{i}", timeout="15") for i in range(2)]
         try:
-            receiver.wait_for(2000, timeout=240)
+            receiver.wait_for(SHARED, timeout=240)
             time.sleep(1.5)  # time for any duplicate to show
         finally:
             stop(*workers)
         counts = Counter(receiver.ids())
     assert set(counts) == events and set(counts.values()) == {1}
-    assert delivered(pg_only_url) == {"succeeded": 2000}
+    assert delivered(pg_only_url) == {"succeeded": SHARED}
     logs = [(tmp_path / f"w{i}.log").read_text() for i in range(2)]
     assert all("webhook attempts" in log for log in logs), "both workers took a share"
 
