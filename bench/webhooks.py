@@ -434,7 +434,9 @@ def main() -> None:
         results: dict[str, Any] = {"load_before": os.getloadavg()}
         for n in (1, 2):
             results[f"ours_{n}"] = ours(n, args.events, tmp)
+            print(f"ours, {n} process(es): {results[f'ours_{n}']}", file=sys.stderr)
             results[f"ceiling_{n}"] = ceiling(n, args.events, hook_url, tmp)
+            print(f"ceiling, {n} process(es): {results[f'ceiling_{n}']}", file=sys.stderr)
         for n in (1, 2):
             results[f"ratio_{n}"] = results[f"ours_{n}"]["per_s"] / results[f"ceiling_{n}"]["per_s"]
         print(json.dumps({"events": args.events, "in_flight": IN_FLIGHT, **results}, indent=2))

@@ -110,7 +110,7 @@ class Dispatcher:
         ended: list[tuple[dict[str, Any], Outcome]] = []
         claiming: asyncio.Future[list[dict[str, Any]]] | None = None
         writing: asyncio.Future[int] | None = None
-        asked, total, more = 0, 0, True
+        asked, total, more, writing_count = 0, 0, True, 0
         failure: BaseException | None = None
 
         def attempted(future: asyncio.Future[Outcome]) -> None:
@@ -128,8 +128,11 @@ class Dispatcher:
                 future = asyncio.ensure_future(attempt)
                 running[future] = row
                 future.add_done_callback(attempted)
-            room = self.attempts_batch + self.prefetch - len(running) - len(ready)
-            wanted = room >= self.refill or not (running or ready)
+            # (what ended and is not yet written is still leased: claims wait for the writes,
+            # else a lagging database would let leases run out, and attempts be made twice)
+            unwritten = len(ended) + writing_count
+            room = self.attempts_batch + self.prefetch - len(running) - len(ready) - unwritten
+            wanted = room >= self.refill or (room > 0 and not (running or ready))
             if claiming is None and more and wanted and failure is None and not self._stop.is_set():
                 asked = room
                 claiming = asyncio.ensure_future(
@@ -138,6 +141,7 @@ class Dispatcher:
                 claiming.add_done_callback(woken)
             if writing is None and ended:
                 batch, ended = ended, []
+                writing_count = len(batch)
                 writing = asyncio.ensure_future(asyncio.to_thread(self._write, batch))
                 writing.add_done_callback(woken)
             if not (running or ready or claiming or writing):
@@ -156,7 +160,8 @@ class Dispatcher:
                     total += writing.result()
                 except Exception as exc:  # (their leases end: attempted again, same id)
                     failure = failure or exc
-                writing, more = None, True  # a first attempt written may let an order's next go
+                writing, writing_count = None, 0
+                more = True  # a first attempt written may let an order's next event go
         if failure is not None:
             raise failure
         return total

@@ -103,12 +103,16 @@ class SqlNotifyRepository:
         event of the same order is not yet first attempted (to the same endpoint), so each
         order's events are first attempted in the order they happened (fan-outs take turns,
         so an earlier event is never fanned out after a later one)."""
+        due = (
+            _due(now, wall, limit * 4).cte("due").prefix_with("MATERIALIZED", dialect="postgresql")
+        )
         query = (
             select(D.id, D.event_id, D.body, D.attempts, E.url, E.secret, E.old_secret)
             .add_columns(E.old_secret_until)
             .join(webhook_endpoints, E.id == D.endpoint_id)
             .where(
-                D.seq.in_(_due(now, wall, limit * 4)),
+                # (read once: PostgreSQL would walk the due index again for each row it locks)
+                D.seq.in_(select(due.c.seq)),
                 # the lease's own conditions again, on the row locked: PostgreSQL checks these
                 # anew on a row another claimer leased and committed meanwhile (the subquery
                 # is read from this statement's snapshot and would hand it out twice)
