@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from bench.data import write_orders
 from sqlalchemy import create_engine, text
 
 from aftersale.bootstrap import build_runtime
@@ -30,7 +31,8 @@ ADMIN = Actor(user_id="admin", role=Role.ADMIN)
 
 
 def make_events(rt: Runtime, orders: int) -> None:
-    """Paid orders written straight to the store: two outbox events each."""
+    """Paid orders written straight to the store, a multi-row INSERT per table and chunk (as
+    the benchmarks build theirs): two outbox events each."""
     for role in ("buyer", "seller"):
         create_user(rt, None, email=f"{role}@hooks.test", name=role, role=role)
     with rt.uow(readonly=True) as uow:
@@ -39,22 +41,23 @@ def make_events(rt: Runtime, orders: int) -> None:
             uow.users.by_email("seller@hooks.test"),
         )
     ctx = Ctx(actor=ADMIN, now=rt.clock.now(), calendar=rt.calendar)
-    for start in range(0, orders, 250):
-        with rt.uow() as uow:
-            for _ in range(start, min(start + 250, orders)):
-                order = create_order(
-                    buyer_id=buyer.id,
-                    seller_id=seller.id,
-                    currency="USD",
-                    items=ITEMS,
-                    shipping_fee="5.00",
-                    buyer_country="US",
-                    policy=rt.policy,
-                    ctx=ctx,
-                )
-                order.record_payment(amount="25.00", method="card", reference="pay", ctx=ctx)
-                uow.orders.add(order)
-            uow.commit()
+    for start in range(0, orders, 1000):
+        chunk = []
+        for _ in range(start, min(start + 1000, orders)):
+            order = create_order(
+                buyer_id=buyer.id,
+                seller_id=seller.id,
+                currency="USD",
+                items=ITEMS,
+                shipping_fee="5.00",
+                buyer_country="US",
+                policy=rt.policy,
+                ctx=ctx,
+            )
+            order.record_payment(amount="25.00", method="card", reference="pay", ctx=ctx)
+            chunk.append(order)
+        with rt.engine.begin() as conn:  # type: ignore[attr-defined]
+            write_orders(conn, chunk)
 
 
 def start_worker(

@@ -88,29 +88,30 @@ class Dispatcher:
         self.close()
 
     async def _round(self) -> int:
-        total = 0
-        while True:
-            taken = fan_out(self.rt, limit=self.batch, mail_domain=self.mailer.domain)
-            total += taken
-            if taken < self.batch:
-                break
-        total += await self._deliver()
+        total = await self._deliver()
         return total + await asyncio.to_thread(self.mailer.send_due, limit=self.batch)
 
+    def _fan_out(self) -> int:
+        """One batch of the outbox fanned out (on a thread)."""
+        return fan_out(self.rt, limit=self.batch, mail_domain=self.mailer.domain)
+
     async def _deliver(self) -> int:
-        """Attempt every due delivery. Claims keep `in_flight` attempts going and a few more
-        leased, ready to start as soon as a slot frees (at most `prefetch`: each of them
-        starts within one timeout of its claim and ends within two, inside the lease);
-        outcomes are written as attempts end, one write at a time, each taking all that
-        ended meanwhile. Claims and writes run on threads, so attempts go on while the
-        database works; every attempt, claim and write wakes this loop when it ends."""
+        """Fan the outbox out, a batch at a time on a thread, and attempt every due delivery
+        meanwhile (the first once the first batch is fanned out). Claims keep `in_flight`
+        attempts going and a few more leased, ready to start as soon as a slot frees (at most
+        `prefetch`: each starts within one timeout of its claim and ends within two, inside
+        the lease); outcomes are written as attempts end, one write at a time, each taking
+        all that ended meanwhile. Claims and writes run on threads too, so attempts go on
+        while the database works; every attempt, claim, write and fan-out wakes this loop
+        when it ends."""
         wake = asyncio.Event()
         running: dict[asyncio.Future[Outcome], dict[str, Any]] = {}
-        ready: deque[dict[str, Any]] = deque()
+        ready: deque[tuple[dict[str, Any], list[str]]] = deque()
         ended: list[tuple[dict[str, Any], Outcome]] = []
-        claiming: asyncio.Future[list[dict[str, Any]]] | None = None
+        claiming: asyncio.Future[list[tuple[dict[str, Any], list[str]]]] | None = None
         writing: asyncio.Future[int] | None = None
-        asked, total, more, writing_count = 0, 0, True, 0
+        fanning: asyncio.Future[int] | None = None
+        asked, total, more, writing_count, fan_more = 0, 0, True, 0, True
         failure: BaseException | None = None
 
         def attempted(future: asyncio.Future[Outcome]) -> None:
@@ -122,10 +123,12 @@ class Dispatcher:
             wake.set()
 
         while True:
+            if fanning is None and fan_more and failure is None and not self._stop.is_set():
+                fanning = asyncio.ensure_future(asyncio.to_thread(self._fan_out))
+                fanning.add_done_callback(woken)
             while ready and len(running) < self.attempts_batch:
-                row = ready.popleft()
-                attempt = self.sender.attempt(row, secrets=valid_secrets(row, self.rt.clock.now()))
-                future = asyncio.ensure_future(attempt)
+                row, secrets = ready.popleft()
+                future = asyncio.ensure_future(self.sender.attempt(row, secrets=secrets))
                 running[future] = row
                 future.add_done_callback(attempted)
             # (what ended and is not yet written is still leased: claims wait for the writes,
@@ -135,19 +138,25 @@ class Dispatcher:
             wanted = room >= self.refill or (room > 0 and not (running or ready))
             if claiming is None and more and wanted and failure is None and not self._stop.is_set():
                 asked = room
-                claiming = asyncio.ensure_future(
-                    asyncio.to_thread(claim_due, self.rt, limit=room, lease=self.lease)
-                )
+                claiming = asyncio.ensure_future(asyncio.to_thread(self._claim, room))
                 claiming.add_done_callback(woken)
             if writing is None and ended:
                 batch, ended = ended, []
                 writing_count = len(batch)
                 writing = asyncio.ensure_future(asyncio.to_thread(self._write, batch))
                 writing.add_done_callback(woken)
-            if not (running or ready or claiming or writing):
+            if not (running or ready or claiming or writing or fanning):
                 break
             await wake.wait()
             wake.clear()
+            if fanning is not None and fanning.done():
+                try:
+                    taken = fanning.result()
+                except Exception as exc:  # (its events stay undispatched: taken again later)
+                    failure, taken = failure or exc, 0
+                fanning, fan_more = None, taken >= self.batch
+                total += taken
+                more = more or taken > 0  # new deliveries to claim
             if claiming is not None and claiming.done():
                 try:
                     claimed = claiming.result()
@@ -165,6 +174,13 @@ class Dispatcher:
         if failure is not None:
             raise failure
         return total
+
+    def _claim(self, limit: int) -> list[tuple[dict[str, Any], list[str]]]:
+        """Lease due deliveries (on a thread), each with the secrets to sign it with (the
+        clock read once: the test clock's is a query)."""
+        claimed = claim_due(self.rt, limit=limit, lease=self.lease)
+        now = self.rt.clock.now() if claimed else None
+        return [(row, valid_secrets(row, now)) for row in claimed if now is not None]
 
     def _write(self, batch: list[tuple[dict[str, Any], Outcome]]) -> int:
         """Record ended attempts (on a thread); count them once recorded."""
