@@ -22,13 +22,18 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, text
 
+from aftersale.adapters.notify.webhook_sender import pick_pool, pool_layout
 from aftersale.bootstrap import build_runtime
+from aftersale.services.users import ensure_admin_token
 from aftersale.services.webhooks import create_endpoint
 from aftersale.settings import Settings
 from bench import data
 
 TEMPLATE, RUN = "aftersale_bench_hooks", "aftersale_bench_hooks_run"
+CANCEL_DB = "aftersale_bench_hooks_cancel"
+ROUNDS = 3  # --cancel: rounds without and with the dispatcher, in turns
 IN_FLIGHT = 64
+RSS_EVERY = 0.5  # seconds between samples of the processes' RSS
 HERE = Path(__file__).resolve().parent
 
 
@@ -108,7 +113,7 @@ def ours_child(url: str, go: str) -> None:
     while not os.path.exists(go):
         time.sleep(0.01)
     handled, idle = 0, 0
-    while idle < 3:
+    while idle < 3 or not drained(rt):  # (an empty round: another may be fanning out)
         done = dispatcher.run_once()
         handled += done
         idle = 0 if done else idle + 1
@@ -125,28 +130,50 @@ def ours_child(url: str, go: str) -> None:
     )
 
 
+def drained(rt: Any) -> bool:
+    """Every event fanned out and every delivery attempted."""
+    with rt.engine.connect() as conn:
+        left = conn.execute(
+            text(
+                "SELECT (SELECT count(*) FROM outbox WHERE dispatched_at IS NULL)"
+                " + (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending')"
+            )
+        ).scalar_one()
+    return int(left) == 0
+
+
 def ceiling_child(bodies_file: str, share: int, of: int, url: str, go: str) -> None:
-    """One bare client process: POSTs its share of the bodies, IN_FLIGHT at a time."""
+    """One bare client process: POSTs its share of the bodies, IN_FLIGHT at a time, on the
+    same httpx pools as the dispatcher's sender (`pool_layout`, `pick_pool`: a few small
+    pools, filled one by one), as soon as a slot is free; no database, no signing."""
     bodies = json.loads(Path(bodies_file).read_text())[share::of]
 
     async def main() -> None:
-        limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
-        async with httpx.AsyncClient(limits=limits, timeout=15) as client:
+        pools, size = pool_layout(IN_FLIGHT)
+        limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+        clients = [httpx.AsyncClient(limits=limits, timeout=15) for _ in range(pools)]
+        busy = [0] * pools
 
-            async def post(body: str, i: int) -> None:
-                headers = {"content-type": "application/json", "webhook-id": f"evt_{share}_{i}"}
-                answer = await client.post(url, content=body, headers=headers)
-                assert answer.status_code == 200
+        async def post(body: str, i: int) -> None:
+            pool = pick_pool(busy, size)
+            busy[pool] += 1
+            headers = {"content-type": "application/json", "webhook-id": f"evt_{share}_{i}"}
+            answer = await clients[pool].post(url, content=body, headers=headers)
+            busy[pool] -= 1
+            assert answer.status_code == 200
 
-            await client.post(url, content="{}")  # (warm the connection)
-            print("ready", flush=True)
-            while not os.path.exists(go):
-                await asyncio.sleep(0.01)
-            # waves of IN_FLIGHT, as the dispatcher sends a claimed batch (every body queued
-            # behind one semaphore was slower here: httpx's pool with many waiters)
-            for start in range(0, len(bodies), IN_FLIGHT):
-                wave = bodies[start : start + IN_FLIGHT]
-                await asyncio.gather(*(post(b, start + i) for i, b in enumerate(wave)))
+        async def lane(work: Any) -> None:  # IN_FLIGHT lanes: the next body once one ends
+            for i, body in work:
+                await post(body, i)
+
+        await asyncio.gather(*(post("{}", -1) for _ in range(IN_FLIGHT)))  # (warm the pools)
+        print("ready", flush=True)
+        while not os.path.exists(go):
+            await asyncio.sleep(0.01)
+        work = iter(enumerate(bodies))
+        await asyncio.gather(*(lane(work) for _ in range(IN_FLIGHT)))
+        for client in clients:
+            await client.aclose()
 
     asyncio.run(main())
     print(
@@ -173,8 +200,34 @@ def timed(commands: list[list[str]], tmp: Path) -> tuple[float, list[dict[str, A
             pass
     started = time.perf_counter()
     go.touch()
+    rss: list[tuple[float, float]] = []  # (seconds since go, MB: the largest process's RSS)
+    while any(p.poll() is None for p in procs):
+        rss.append((time.perf_counter() - started, max(_rss_mb(p.pid) for p in procs)))
+        time.sleep(RSS_EVERY)
+    seconds = time.perf_counter() - started
     outputs = [json.loads(p.communicate()[0].decode().strip().splitlines()[-1]) for p in procs]
-    return time.perf_counter() - started, outputs
+    outputs[0]["rss_curve"] = _curve(rss, seconds)
+    return seconds, outputs
+
+
+def _rss_mb(pid: int) -> float:
+    """A running process's resident set, in MB (0 once it ended)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    line = next((x for x in status.splitlines() if x.startswith("VmRSS:")), "VmRSS: 0 kB")
+    return int(line.split()[1]) / 1024
+
+
+def _curve(rss: list[tuple[float, float]], seconds: float) -> dict[str, float]:
+    """The largest RSS at each tenth of the run (is memory flat?)."""
+    curve: dict[str, float] = {}
+    for tenth in range(1, 11):
+        inside = [mb for at, mb in rss if (tenth - 1) * seconds / 10 <= at < tenth * seconds / 10]
+        if inside:
+            curve[f"{tenth * 10}%"] = round(max(inside), 1)
+    return curve
 
 
 def ours(processes: int, events: int, tmp: Path) -> dict[str, Any]:
@@ -193,7 +246,7 @@ def ours(processes: int, events: int, tmp: Path) -> dict[str, Any]:
             (tmp / "bodies.json").write_text(json.dumps(bodies))
     engine.dispose()
     assert counts == {"succeeded": events}, counts  # each event delivered, exactly once
-    return {"per_s": events / seconds, "seconds": seconds, "rss_mb": max(o["rss_mb"] for o in outs)}
+    return _figures(events, seconds, outs)
 
 
 def ceiling(processes: int, events: int, hook_url: str, tmp: Path) -> dict[str, Any]:
@@ -213,13 +266,152 @@ def ceiling(processes: int, events: int, hook_url: str, tmp: Path) -> dict[str, 
     ]
     seconds, outs = timed(commands, tmp)
     assert sum(o["handled"] for o in outs) == events
-    return {"per_s": events / seconds, "seconds": seconds, "rss_mb": max(o["rss_mb"] for o in outs)}
+    return _figures(events, seconds, outs)
+
+
+def _figures(events: int, seconds: float, outs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Rate, time, peak RSS (and over time) and the machine's load after a run."""
+    return {  # (RSS from /proc while it ran: ru_maxrss keeps the forking parent's peak)
+        "per_s": events / seconds,
+        "seconds": seconds,
+        "rss_mb": max(outs[0]["rss_curve"].values(), default=0.0),
+        "rss_curve": outs[0]["rss_curve"],
+        "load_after": os.getloadavg(),
+    }
+
+
+def start_dispatcher(url: str, tmp: Path) -> subprocess.Popen[bytes]:
+    """`aftersale worker` (deadlines, webhooks and mail) in a process of its own."""
+    env = {
+        **os.environ,
+        "AFTERSALE_DATABASE_URL": url,
+        "AFTERSALE_DATA_DIR": str(tmp),
+        "AFTERSALE_WEBHOOK_ALLOW_PRIVATE": "1",
+    }
+    log = (tmp / "worker.log").open("ab")
+    cmd = [sys.executable, "-m", "aftersale", "worker", "--interval", "0.2"]
+    return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=HERE.parent)
+
+
+def cancellations(hook_url: str, tmp: Path, *, orders: int, seconds: int) -> dict[str, Any]:
+    """Request cancellation (bench/run.py's scenario: wrk, 32 clients, one server process) in
+    turns without and with an `aftersale worker` beside it delivering each request's event to
+    a webhook endpoint (and its mail to the seller); ROUNDS rounds of each, each on orders of
+    its own. Before a round with the worker, it has caught up with the previous rounds'
+    events, so it dispatches that round's own as they come."""
+    from bench import run
+
+    run.ensure_wrk()
+    url = data.fresh_database(CANCEL_DB)
+    engine = create_engine(url)
+    rt = build_runtime(Settings(database_url=url, embedded_worker=False), run_migrations=False)
+    ids = data.make_users(rt)
+    ensure_admin_token(rt, data.ADMIN_TOKEN)
+    create_endpoint(rt, data.ADMIN, url=hook_url, allow_private=True)
+    made = data.analyzed_orders(
+        rt, engine, ids, count=orders, at=datetime.now(UTC), requested=False, table="orders"
+    )
+    with engine.begin() as conn:  # (the build's own events are not the benchmark's)
+        conn.execute(text("UPDATE outbox SET dispatched_at = now() WHERE dispatched_at IS NULL"))
+        built = conn.execute(text("SELECT coalesce(max(seq), 0) FROM outbox")).scalar_one()
+    warm, measured = made[: orders // 10], made[orders // 10 :]
+    server = run.Server(url, tmp)
+    target, body = "/api/v1/orders/%s/cancel", {"reason": "changed_mind"}
+    rounds: dict[str, list[dict[str, Any]]] = {"without": [], "with": []}
+    try:
+        run.wrk(
+            server.base,
+            data.write_ids(warm, tmp / "warm.txt"),
+            target=target,
+            body=body,
+            token=data.BUYER_TOKEN,
+            seconds=2,
+            check=False,
+        )
+        turns = [kind for _ in range(ROUNDS) for kind in ("without", "with")]
+        for i, kind in enumerate(turns):
+            worker = start_dispatcher(url, tmp) if kind == "with" else None
+            try:
+                if worker is not None:
+                    wait_drained(engine, 120)
+                before = delivered_count(engine)
+                data.checkpoint()
+                print(f"cancel: round {i + 1} {kind} the dispatcher", file=sys.stderr)
+                got = run.wrk(
+                    server.base,
+                    data.write_ids(measured[i :: len(turns)], tmp / f"cancel{i}.txt"),
+                    target=target,
+                    body=body,
+                    token=data.BUYER_TOKEN,
+                    seconds=seconds,
+                )
+                got["deliveries_meanwhile"] = delivered_count(engine) - before
+                got["load_after"] = os.getloadavg()
+                rounds[kind].append(got)
+            finally:
+                if worker is not None:
+                    worker.terminate()
+                    worker.wait(timeout=30)
+        wait_drained_after = start_dispatcher(url, tmp)  # (every request's event delivered once)
+        try:
+            wait_drained(engine, 300)
+        finally:
+            wait_drained_after.terminate()
+            wait_drained_after.wait(timeout=30)
+        with engine.connect() as conn:
+            counts = dict(
+                conn.execute(
+                    text("SELECT status, count(*) FROM webhook_deliveries GROUP BY 1")
+                ).all()
+            )
+            requested = conn.execute(
+                text("SELECT count(*) FROM outbox WHERE seq > :built"), {"built": built}
+            ).scalar_one()
+    finally:
+        server.stop()
+        rt.close()
+        engine.dispose()
+        data.drop_database(CANCEL_DB)
+    assert counts == {"succeeded": requested}, (counts, requested)
+    return {
+        "without": run.combine(rounds["without"]),
+        "with": run.combine(rounds["with"]),
+        "rounds": rounds,
+        "events_delivered": requested,
+    }
+
+
+def delivered_count(engine: Any) -> int:
+    """Deliveries that succeeded so far."""
+    with engine.connect() as conn:
+        query = "SELECT count(*) FROM webhook_deliveries WHERE status = 'succeeded'"
+        return int(conn.execute(text(query)).scalar_one())
+
+
+def wait_drained(engine: Any, timeout: float) -> None:
+    """Until every event is fanned out and every delivery attempted."""
+    end = time.monotonic() + timeout
+    query = text(
+        "SELECT (SELECT count(*) FROM outbox WHERE dispatched_at IS NULL)"
+        " + (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending')"
+    )
+    while True:
+        with engine.connect() as conn:
+            if conn.execute(query).scalar_one() == 0:
+                return
+        if time.monotonic() > end:
+            raise RuntimeError("the dispatcher did not catch up")
+        time.sleep(0.2)
 
 
 def main() -> None:
-    """Build, run ours and the ceiling with 1 and 2 processes, print the figures as JSON."""
+    """Build, run ours and the ceiling with 1 and 2 processes, print the figures as JSON
+    (--cancel: request cancellation without and with the dispatcher beside it instead)."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--cancel", action="store_true", help="the request-path check instead")
+    parser.add_argument("--orders", type=int, default=40_000, help="--cancel: orders built")
+    parser.add_argument("--seconds", type=int, default=5, help="--cancel: each round's")
     args = parser.parse_args()
     port = data_port()
     hook_url = f"http://127.0.0.1:{port}/hooks"
@@ -228,13 +420,23 @@ def main() -> None:
     )
     tmp = Path(os.environ.get("TMPDIR", "/tmp")) / "aftersale-bench-hooks"
     tmp.mkdir(exist_ok=True)
+    if args.cancel:
+        try:
+            time.sleep(1)
+            found = cancellations(hook_url, tmp, orders=args.orders, seconds=args.seconds)
+            print(json.dumps({"load_before": os.getloadavg(), **found}, indent=2))
+        finally:
+            server.terminate()
+        return
     try:
         time.sleep(1)
         build(args.events, hook_url)
-        results = {}
+        results: dict[str, Any] = {"load_before": os.getloadavg()}
         for n in (1, 2):
             results[f"ours_{n}"] = ours(n, args.events, tmp)
+            print(f"ours, {n} process(es): {results[f'ours_{n}']}", file=sys.stderr)
             results[f"ceiling_{n}"] = ceiling(n, args.events, hook_url, tmp)
+            print(f"ceiling, {n} process(es): {results[f'ceiling_{n}']}", file=sys.stderr)
         for n in (1, 2):
             results[f"ratio_{n}"] = results[f"ours_{n}"]["per_s"] / results[f"ceiling_{n}"]["per_s"]
         print(json.dumps({"events": args.events, "in_flight": IN_FLIGHT, **results}, indent=2))

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
+from aftersale.adapters.db.notify_repo import FAN_OUT_LOCK
 from aftersale.bootstrap import build_runtime
 from aftersale.services.deliveries import Outcome, claim_due, record
 from aftersale.services.dispatch import fan_out
@@ -60,6 +61,28 @@ def test_racing_claimers_never_lease_a_delivery_twice(pg_only_url: str, tmp_path
         twice = [i for i, n in Counter(taken).items() if n > 1]
         assert twice == [], f"{len(twice)} deliveries leased twice"
         assert len(taken) == 3000
+    finally:
+        rt.close()
+        engine.dispose()
+
+
+def test_a_fan_out_finding_another_under_way_takes_nothing_and_does_not_wait(
+    pg_only_url: str, tmp_path: Path
+) -> None:
+    engine = create_engine(pg_only_url)
+    rt = build_runtime(Settings(database_url=pg_only_url, data_dir=tmp_path))
+    try:
+        create_endpoint(rt, ADMIN, url="http://127.0.0.1:9/hook", allow_private=True)
+        make_events(rt, 10)
+        with engine.begin() as other:  # another worker, in the middle of its fan-out
+            other.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": FAN_OUT_LOCK})
+            started = time.monotonic()
+            assert fan_out(rt, limit=500, mail_domain="aftersale.test") == 0
+            assert time.monotonic() - started < 2, "it waited for the other's turn"
+        with engine.connect() as conn:
+            left = "SELECT count(*) FROM outbox WHERE dispatched_at IS NULL"
+            assert conn.execute(text(left)).scalar_one() == 20  # nothing taken meanwhile
+        assert fan_out(rt, limit=500, mail_domain="aftersale.test") == 20  # its turn now
     finally:
         rt.close()
         engine.dispose()

@@ -1,6 +1,7 @@
-"""`aftersale worker` processes on PostgreSQL share the outbox: two workers deliver 2,000
-events each exactly once (the issue asks for 10,000; 2,000 keep the suite fast on 2 cores),
-and a worker killed with SIGKILL mid-batch loses nothing."""
+"""`aftersale worker` processes on PostgreSQL share the outbox: two workers deliver 5,000
+events each exactly once, and a worker killed with SIGKILL mid-batch loses nothing. (The
+issue asks 10,000: that takes ~20 s here, twice what the 2,000 of before took, ~10 s, which
+is what the suite's time allows; 5,000 take ~10 s. bench/README.md, webhook section.)"""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from bench.data import write_orders
 from sqlalchemy import create_engine, text
 
 from aftersale.bootstrap import build_runtime
@@ -30,7 +32,8 @@ ADMIN = Actor(user_id="admin", role=Role.ADMIN)
 
 
 def make_events(rt: Runtime, orders: int) -> None:
-    """Paid orders written straight to the store: two outbox events each."""
+    """Paid orders written straight to the store, a multi-row INSERT per table and chunk (as
+    the benchmarks build theirs): two outbox events each."""
     for role in ("buyer", "seller"):
         create_user(rt, None, email=f"{role}@hooks.test", name=role, role=role)
     with rt.uow(readonly=True) as uow:
@@ -39,22 +42,23 @@ def make_events(rt: Runtime, orders: int) -> None:
             uow.users.by_email("seller@hooks.test"),
         )
     ctx = Ctx(actor=ADMIN, now=rt.clock.now(), calendar=rt.calendar)
-    for start in range(0, orders, 250):
-        with rt.uow() as uow:
-            for _ in range(start, min(start + 250, orders)):
-                order = create_order(
-                    buyer_id=buyer.id,
-                    seller_id=seller.id,
-                    currency="USD",
-                    items=ITEMS,
-                    shipping_fee="5.00",
-                    buyer_country="US",
-                    policy=rt.policy,
-                    ctx=ctx,
-                )
-                order.record_payment(amount="25.00", method="card", reference="pay", ctx=ctx)
-                uow.orders.add(order)
-            uow.commit()
+    for start in range(0, orders, 1000):
+        chunk = []
+        for _ in range(start, min(start + 1000, orders)):
+            order = create_order(
+                buyer_id=buyer.id,
+                seller_id=seller.id,
+                currency="USD",
+                items=ITEMS,
+                shipping_fee="5.00",
+                buyer_country="US",
+                policy=rt.policy,
+                ctx=ctx,
+            )
+            order.record_payment(amount="25.00", method="card", reference="pay", ctx=ctx)
+            chunk.append(order)
+        with rt.engine.begin() as conn:  # type: ignore[attr-defined]
+            write_orders(conn, chunk)
 
 
 def start_worker(
@@ -117,23 +121,26 @@ def stop(*procs: subprocess.Popen[bytes]) -> None:
             proc.kill()
 
 
-def test_two_workers_deliver_each_of_2000_events_exactly_once(
+SHARED = 5_000  # events the two workers share: two per order (placed, paid)
+
+
+def test_two_workers_share_the_events_and_deliver_each_exactly_once(
     pg_only_url: str, tmp_path: Path
 ) -> None:
     with webhook_receiver() as receiver:
-        events = prepare(pg_only_url, tmp_path, receiver, orders=1000)
-        assert len(events) == 2000
+        events = prepare(pg_only_url, tmp_path, receiver, orders=SHARED // 2)
+        assert len(events) == SHARED
         # an answer slower than the attempt's timeout is retried, rightly (at least once): on a
         # loaded box a 2 s timeout did that, so this test, about sharing, allows 15 s
         workers = [start_worker(pg_only_url, tmp_path, f"w{i}", timeout="15") for i in range(2)]
         try:
-            receiver.wait_for(2000, timeout=240)
+            receiver.wait_for(SHARED, timeout=240)
             time.sleep(1.5)  # time for any duplicate to show
         finally:
             stop(*workers)
         counts = Counter(receiver.ids())
     assert set(counts) == events and set(counts.values()) == {1}
-    assert delivered(pg_only_url) == {"succeeded": 2000}
+    assert delivered(pg_only_url) == {"succeeded": SHARED}
     logs = [(tmp_path / f"w{i}.log").read_text() for i in range(2)]
     assert all("webhook attempts" in log for log in logs), "both workers took a share"
 

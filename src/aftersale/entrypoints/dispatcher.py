@@ -10,15 +10,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections import deque
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from aftersale.adapters import metrics
 from aftersale.adapters.notify.webhook_sender import WebhookSender, valid_secrets
 from aftersale.entrypoints.mailer import Mailer
-from aftersale.services.deliveries import claim_due, record
+from aftersale.services.deliveries import Outcome, claim_due, record
 from aftersale.services.dispatch import fan_out
 from aftersale.services.runtime import Runtime
 from aftersale.settings import Settings
@@ -41,10 +42,13 @@ class Dispatcher:
             timeout=settings.webhook_timeout,
         )
         self.mailer = Mailer(rt, settings)
-        # a batch of attempts is at most what may be in flight, so all of it ends within one
-        # timeout, well inside the lease (else another worker could take it again meanwhile)
         self.attempts_batch = settings.webhook_in_flight
-        self.lease = timedelta(seconds=max(settings.webhook_lease, settings.webhook_timeout + 5))
+        self.refill = max(1, self.attempts_batch // 4)  # claim again once this many slots free
+        self.prefetch = self.refill  # leased beyond what is in flight: each waits one attempt
+        # (an attempt's whole time is bounded by the timeout, so a prefetched one ends within
+        # two; the lease is longer, or another worker could take it again meanwhile)
+        lease = max(settings.webhook_lease, 2 * settings.webhook_timeout + 5)
+        self.lease = timedelta(seconds=lease)
         self._stop = threading.Event()
 
     def stop(self) -> None:
@@ -84,32 +88,107 @@ class Dispatcher:
         self.close()
 
     async def _round(self) -> int:
-        total = 0
-        while True:
-            taken = fan_out(self.rt, limit=self.batch, mail_domain=self.mailer.domain)
-            total += taken
-            if taken < self.batch:
-                break
-        total += await self._deliver()
+        total = await self._deliver()
         return total + await asyncio.to_thread(self.mailer.send_due, limit=self.batch)
 
+    def _fan_out(self) -> int:
+        """One batch of the outbox fanned out (on a thread)."""
+        return fan_out(self.rt, limit=self.batch, mail_domain=self.mailer.domain)
+
     async def _deliver(self) -> int:
-        """Attempt every due delivery, a leased batch at a time."""
-        total = 0
-        while not self._stop.is_set():
-            claimed = claim_due(self.rt, limit=self.attempts_batch, lease=self.lease)
-            if not claimed:
+        """Fan the outbox out, a batch at a time on a thread, and attempt every due delivery
+        meanwhile (the first once the first batch is fanned out). Claims keep `in_flight`
+        attempts going and a few more leased, ready to start as soon as a slot frees (at most
+        `prefetch`: each starts within one timeout of its claim and ends within two, inside
+        the lease); outcomes are written as attempts end, one write at a time, each taking
+        all that ended meanwhile. Claims and writes run on threads too, so attempts go on
+        while the database works; every attempt, claim, write and fan-out wakes this loop
+        when it ends."""
+        wake = asyncio.Event()
+        running: dict[asyncio.Future[Outcome], dict[str, Any]] = {}
+        ready: deque[tuple[dict[str, Any], list[str]]] = deque()
+        ended: list[tuple[dict[str, Any], Outcome]] = []
+        claiming: asyncio.Future[list[tuple[dict[str, Any], list[str]]]] | None = None
+        writing: asyncio.Future[int] | None = None
+        fanning: asyncio.Future[int] | None = None
+        asked, total, more, writing_count, fan_more = 0, 0, True, 0, True
+        failure: BaseException | None = None
+
+        def attempted(future: asyncio.Future[Outcome]) -> None:
+            row = running.pop(future)
+            ended.append((row, future.result()))  # (an attempt never raises: outcomes)
+            wake.set()
+
+        def woken(_future: asyncio.Future[Any]) -> None:
+            wake.set()
+
+        while True:
+            if fanning is None and fan_more and failure is None and not self._stop.is_set():
+                fanning = asyncio.ensure_future(asyncio.to_thread(self._fan_out))
+                fanning.add_done_callback(woken)
+            while ready and len(running) < self.attempts_batch:
+                row, secrets = ready.popleft()
+                future = asyncio.ensure_future(self.sender.attempt(row, secrets=secrets))
+                running[future] = row
+                future.add_done_callback(attempted)
+            # (what ended and is not yet written is still leased: claims wait for the writes,
+            # else a lagging database would let leases run out, and attempts be made twice)
+            unwritten = len(ended) + writing_count
+            room = self.attempts_batch + self.prefetch - len(running) - len(ready) - unwritten
+            wanted = room >= self.refill or (room > 0 and not (running or ready))
+            if claiming is None and more and wanted and failure is None and not self._stop.is_set():
+                asked = room
+                claiming = asyncio.ensure_future(asyncio.to_thread(self._claim, room))
+                claiming.add_done_callback(woken)
+            if writing is None and ended:
+                batch, ended = ended, []
+                writing_count = len(batch)
+                writing = asyncio.ensure_future(asyncio.to_thread(self._write, batch))
+                writing.add_done_callback(woken)
+            if not (running or ready or claiming or writing or fanning):
                 break
-            now = self.rt.clock.now()
-            outcomes = await asyncio.gather(
-                *(self.sender.attempt(r, secrets=valid_secrets(r, now)) for r in claimed)
-            )
-            record(self.rt, claimed, list(outcomes))
-            for outcome in outcomes:  # counted once recorded: a crash before counts nothing
-                metrics.webhook_delivered("delivered" if outcome.ok else "failed")
-            total += len(claimed)
-            log.info("made %d webhook attempts", len(claimed))
+            await wake.wait()
+            wake.clear()
+            if fanning is not None and fanning.done():
+                try:
+                    taken = fanning.result()
+                except Exception as exc:  # (its events stay undispatched: taken again later)
+                    failure, taken = failure or exc, 0
+                fanning, fan_more = None, taken >= self.batch
+                total += taken
+                more = more or taken > 0  # new deliveries to claim
+            if claiming is not None and claiming.done():
+                try:
+                    claimed = claiming.result()
+                except Exception as exc:  # (the attempts running still end and are written)
+                    failure, claimed = failure or exc, []
+                claiming, more = None, len(claimed) >= asked
+                ready.extend(claimed)
+            if writing is not None and writing.done():
+                try:
+                    total += writing.result()
+                except Exception as exc:  # (their leases end: attempted again, same id)
+                    failure = failure or exc
+                writing, writing_count = None, 0
+                more = True  # a first attempt written may let an order's next event go
+        if failure is not None:
+            raise failure
         return total
+
+    def _claim(self, limit: int) -> list[tuple[dict[str, Any], list[str]]]:
+        """Lease due deliveries (on a thread), each with the secrets to sign it with (the
+        clock read once: the test clock's is a query)."""
+        claimed = claim_due(self.rt, limit=limit, lease=self.lease)
+        now = self.rt.clock.now() if claimed else None
+        return [(row, valid_secrets(row, now)) for row in claimed if now is not None]
+
+    def _write(self, batch: list[tuple[dict[str, Any], Outcome]]) -> int:
+        """Record ended attempts (on a thread); count them once recorded."""
+        record(self.rt, [row for row, _ in batch], [outcome for _, outcome in batch])
+        for _, outcome in batch:  # counted once recorded: a crash before counts nothing
+            metrics.webhook_delivered("delivered" if outcome.ok else "failed")
+        log.info("made %d webhook attempts", len(batch))
+        return len(batch)
 
 
 def start_thread(dispatcher: Dispatcher) -> threading.Thread:
