@@ -121,7 +121,7 @@ def stop(*procs: subprocess.Popen[bytes]) -> None:
             proc.kill()
 
 
-SHARED = 5_000  # events the two workers share: two per order (placed, paid)
+SHARED = 10_000  # events the two workers share (the count): two per order (placed, paid)
 
 
 def test_two_workers_share_the_events_and_deliver_each_exactly_once(
