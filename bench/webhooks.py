@@ -31,7 +31,10 @@ from bench import data
 
 TEMPLATE, RUN = "aftersale_bench_hooks", "aftersale_bench_hooks_run"
 CANCEL_DB = "aftersale_bench_hooks_cancel"
-ROUNDS = 3  # --cancel: rounds without and with the dispatcher, in turns
+ROUNDS = 3  # --cancel: rounds of each kind, in turns
+# --cancel's kinds of round: no worker; a worker at the shell's priority (--nice 0); a worker at
+# `aftersale worker`'s default priority (nice 10)
+KINDS = {"without": None, "with_nice0": 0, "with": None}
 IN_FLIGHT = 64
 RSS_EVERY = 0.5  # seconds between samples of the processes' RSS
 HERE = Path(__file__).resolve().parent
@@ -280,8 +283,9 @@ def _figures(events: int, seconds: float, outs: list[dict[str, Any]]) -> dict[st
     }
 
 
-def start_dispatcher(url: str, tmp: Path) -> subprocess.Popen[bytes]:
-    """`aftersale worker` (deadlines, webhooks and mail) in a process of its own."""
+def start_dispatcher(url: str, tmp: Path, nice: int | None = None) -> subprocess.Popen[bytes]:
+    """`aftersale worker` (deadlines, webhooks and mail) in a process of its own (at its
+    default CPU priority, or `--nice` as given)."""
     env = {
         **os.environ,
         "AFTERSALE_DATABASE_URL": url,
@@ -290,14 +294,17 @@ def start_dispatcher(url: str, tmp: Path) -> subprocess.Popen[bytes]:
     }
     log = (tmp / "worker.log").open("ab")
     cmd = [sys.executable, "-m", "aftersale", "worker", "--interval", "0.2"]
+    cmd += [] if nice is None else ["--nice", str(nice)]
     return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=HERE.parent)
 
 
-def cancellations(hook_url: str, tmp: Path, *, orders: int, seconds: int) -> dict[str, Any]:
+def cancellations(
+    hook_url: str, tmp: Path, *, orders: int, seconds: int, rounds_each: int = ROUNDS
+) -> dict[str, Any]:
     """Request cancellation (bench/run.py's scenario: wrk, 32 clients, one server process) in
     turns without and with an `aftersale worker` beside it delivering each request's event to
-    a webhook endpoint (and its mail to the seller); ROUNDS rounds of each, each on orders of
-    its own. Before a round with the worker, it has caught up with the previous rounds'
+    a webhook endpoint (and its mail to the seller), at the shell's CPU priority and at the
+    worker's default (KINDS); `rounds_each` rounds of each kind, each on orders of its own. Before a round with the worker, it has caught up with the previous rounds'
     events, so it dispatches that round's own as they come."""
     from bench import run
 
@@ -317,7 +324,7 @@ def cancellations(hook_url: str, tmp: Path, *, orders: int, seconds: int) -> dic
     warm, measured = made[: orders // 10], made[orders // 10 :]
     server = run.Server(url, tmp)
     target, body = "/api/v1/orders/%s/cancel", {"reason": "changed_mind"}
-    rounds: dict[str, list[dict[str, Any]]] = {"without": [], "with": []}
+    rounds: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
     try:
         run.wrk(
             server.base,
@@ -328,9 +335,9 @@ def cancellations(hook_url: str, tmp: Path, *, orders: int, seconds: int) -> dic
             seconds=2,
             check=False,
         )
-        turns = [kind for _ in range(ROUNDS) for kind in ("without", "with")]
+        turns = [kind for _ in range(rounds_each) for kind in KINDS]
         for i, kind in enumerate(turns):
-            worker = start_dispatcher(url, tmp) if kind == "with" else None
+            worker = None if kind == "without" else start_dispatcher(url, tmp, KINDS[kind])
             try:
                 if worker is not None:
                     wait_drained(engine, 120)
@@ -374,8 +381,7 @@ def cancellations(hook_url: str, tmp: Path, *, orders: int, seconds: int) -> dic
         data.drop_database(CANCEL_DB)
     assert counts == {"succeeded": requested}, (counts, requested)
     return {
-        "without": run.combine(rounds["without"]),
-        "with": run.combine(rounds["with"]),
+        **{kind: run.combine(rounds[kind]) for kind in KINDS},
         "rounds": rounds,
         "events_delivered": requested,
     }
@@ -412,6 +418,7 @@ def main() -> None:
     parser.add_argument("--cancel", action="store_true", help="the request-path check instead")
     parser.add_argument("--orders", type=int, default=40_000, help="--cancel: orders built")
     parser.add_argument("--seconds", type=int, default=5, help="--cancel: each round's")
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="--cancel: of each kind")
     args = parser.parse_args()
     port = data_port()
     hook_url = f"http://127.0.0.1:{port}/hooks"
@@ -423,7 +430,9 @@ def main() -> None:
     if args.cancel:
         try:
             time.sleep(1)
-            found = cancellations(hook_url, tmp, orders=args.orders, seconds=args.seconds)
+            found = cancellations(
+                hook_url, tmp, orders=args.orders, seconds=args.seconds, rounds_each=args.rounds
+            )
             print(json.dumps({"load_before": os.getloadavg(), **found}, indent=2))
         finally:
             server.terminate()

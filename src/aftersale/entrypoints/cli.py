@@ -102,9 +102,20 @@ def worker(
     wait_db: Annotated[
         float, typer.Option(help="seconds to wait at start for a database that does not answer")
     ] = 120.0,
+    nice: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=19,
+            help="lower the worker's CPU priority by this much, so that on a host it shares "
+            "with `aftersale serve` the requests come first (0: as the shell started it)",
+        ),
+    ] = 0,
 ) -> None:
     """Fire due deadlines and deliver webhooks and mail; any number of workers may share one
     PostgreSQL database."""
+    if nice:  # (measured: bench/README.md, "Request cancellation beside the dispatcher")
+        os.nice(nice)
     from aftersale.bootstrap import build_runtime
     from aftersale.entrypoints.dispatcher import Dispatcher, start_thread
     from aftersale.entrypoints.worker import Worker
