@@ -32,9 +32,9 @@ from bench import data
 TEMPLATE, RUN = "aftersale_bench_hooks", "aftersale_bench_hooks_run"
 CANCEL_DB = "aftersale_bench_hooks_cancel"
 ROUNDS = 3  # --cancel: rounds of each kind, in turns
-# --cancel's kinds of round: no worker; a worker at the shell's priority (--nice 0); a worker at
-# `aftersale worker`'s default priority (nice 10)
-KINDS = {"without": None, "with_nice0": 0, "with": None}
+# --cancel's kinds of round: no worker; a worker at the shell's priority (--nice 0, the
+# default); a worker at a lower one (--nice 10)
+KINDS = {"without": None, "with_nice0": 0, "with": 10}
 IN_FLIGHT = 64
 RSS_EVERY = 0.5  # seconds between samples of the processes' RSS
 HERE = Path(__file__).resolve().parent
@@ -303,9 +303,10 @@ def cancellations(
 ) -> dict[str, Any]:
     """Request cancellation (bench/run.py's scenario: wrk, 32 clients, one server process) in
     turns without and with an `aftersale worker` beside it delivering each request's event to
-    a webhook endpoint (and its mail to the seller), at the shell's CPU priority and at the
-    worker's default (KINDS); `rounds_each` rounds of each kind, each on orders of its own. Before a round with the worker, it has caught up with the previous rounds'
-    events, so it dispatches that round's own as they come."""
+    a webhook endpoint (and its mail to the seller), at the shell's CPU priority and niced
+    (KINDS); `rounds_each` rounds of each kind, each on orders of its own. Before a round with
+    the worker, it has caught up with the previous rounds' events, so it dispatches that
+    round's own as they come."""
     from bench import run
 
     run.ensure_wrk()
