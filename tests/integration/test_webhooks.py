@@ -237,6 +237,39 @@ def test_a_round_called_from_inside_a_running_event_loop_still_delivers(
     assert [r.json["type"] for r in receiver.got] == ["order.paid"]
 
 
+def test_a_claim_that_read_before_the_fan_out_committed_does_not_end_the_round(
+    api: Api, dispatcher: Dispatcher, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The round's fan-out and its first claim run side by side. A claim that read the table
+    before the fan-out committed, and came back empty after it, once ended the round with the
+    new delivery never attempted (seen in a loaded test run): the round claims again."""
+    import time
+
+    hook = endpoint(api, receiver.url, events=["order.created"])
+    api.order(*pair(api))
+    fan_out_, claim = dispatcher._fan_out, dispatcher._claim
+    calls: list[int] = []
+
+    def late_fan_out() -> int:
+        time.sleep(0.2)  # (the claim reads first)
+        return fan_out_()
+
+    def slow_claim(limit: int) -> list[Any]:
+        found = claim(limit)
+        calls.append(len(found))
+        if len(calls) == 1:
+            time.sleep(1.0)  # (back after the fan-out has committed and ended)
+        return found
+
+    monkeypatch.setattr(dispatcher, "_fan_out", late_fan_out)
+    monkeypatch.setattr(dispatcher, "_claim", slow_claim)
+    dispatcher.run_once()
+    assert calls[0] == 0 and sum(calls) == 1
+    assert len(receiver.got) == 1
+    [log] = deliveries(api, hook["id"])
+    assert (log["status"], log["attempts"]) == ("succeeded", 1)
+
+
 def delivered_total() -> float:
     """This process's count of successful webhook attempts (what /metrics shows)."""
     labels = {"status": "delivered"}

@@ -112,6 +112,9 @@ class Dispatcher:
         writing: asyncio.Future[int] | None = None
         fanning: asyncio.Future[int] | None = None
         asked, total, more, writing_count, fan_more = 0, 0, True, 0, True
+        # a claim that was under way when a fan-out or a write committed may have read the
+        # table before them: what it finds then says nothing about what is left to claim
+        stale_claim = False
         failure: BaseException | None = None
 
         def attempted(future: asyncio.Future[Outcome]) -> None:
@@ -157,12 +160,14 @@ class Dispatcher:
                 fanning, fan_more = None, taken >= self.batch
                 total += taken
                 more = more or taken > 0  # new deliveries to claim
+                stale_claim = stale_claim or (taken > 0 and claiming is not None)
             if claiming is not None and claiming.done():
                 try:
                     claimed = claiming.result()
                 except Exception as exc:  # (the attempts running still end and are written)
                     failure, claimed = failure or exc, []
-                claiming, more = None, len(claimed) >= asked
+                claiming, more = None, len(claimed) >= asked or stale_claim
+                stale_claim = False
                 ready.extend(claimed)
             if writing is not None and writing.done():
                 try:
@@ -171,6 +176,7 @@ class Dispatcher:
                     failure = failure or exc
                 writing, writing_count = None, 0
                 more = True  # a first attempt written may let an order's next event go
+                stale_claim = stale_claim or claiming is not None
         if failure is not None:
             raise failure
         return total
