@@ -87,8 +87,13 @@ def test_the_logs_of_a_whole_run_are_json_lines_with_no_secret(
         assert answer.status_code == 303, answer.text
         cookies = [c.value for c in browser.cookies.jar]
         assert cookies and browser.get("/orders").status_code == 200
-    fresh.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
-    lines = Path(server.log.name).read_text().splitlines()
+    last = fresh.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    log = Path(server.log.name)
+    for _ in range(100):  # (request lines are written by a thread, within 50 ms of the answer)
+        if last.headers["x-request-id"] in log.read_text():
+            break
+        time.sleep(0.05)
+    lines = log.read_text().splitlines()
     records = [json.loads(line) for line in lines if line.strip()]  # every line is JSON
     requests = [r for r in records if r.get("event") == "request"]
     assert len(requests) >= 10

@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, text
 
 from aftersale.adapters.db.engine import make_engine
 from aftersale.adapters.db.ops_repo import schema_state
+from aftersale.entrypoints import logs
 from aftersale.entrypoints.api.app import create_app
 from aftersale.entrypoints.api.routes_ops import ops_collector
 from aftersale.entrypoints.worker import Worker
@@ -202,8 +203,30 @@ def test_a_hot_routes_log_line_names_its_template_and_caller(
         headers=buyer.headers,
     )
     assert answer.status_code == 202, answer.text
+    logs.flush()  # (request lines are written by a thread, every 50 ms)
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines() if '"request"' in x]
     mine = [x for x in lines if x["request_id"] == answer.headers["x-request-id"]]
     assert len(mine) == 1
     assert mine[0]["route"] == "/api/v1/orders/{order_id}/cancel"
     assert mine[0]["user_id"] == buyer.id and mine[0]["status"] == 202
+
+
+def test_request_lines_are_written_off_the_request_path_in_order_within_50_ms(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The writer thread writes queued lines on its own (no flush asked), in the order they
+    came, each whole and once."""
+    import time
+
+    logs.flush()
+    capsys.readouterr()
+    for i in range(500):
+        logs.request_line({"component": "aftersale.http", "request_id": f"order-{i:03d}"})
+    out = ""
+    for _ in range(40):
+        time.sleep(0.05)
+        out += capsys.readouterr().out
+        if out.count("\n") >= 500:
+            break
+    ids = [json.loads(x)["request_id"] for x in out.splitlines()]
+    assert ids == [f"order-{i:03d}" for i in range(500)]
