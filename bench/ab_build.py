@@ -25,8 +25,8 @@ from aftersale.bootstrap import build_runtime
 from aftersale.services.users import ensure_admin_token
 from aftersale.settings import Settings
 from bench import data
-from bench.observability import RATE, paired, tree_cpu
-from bench.run import HERE, TOKENS, Server, combine, ensure_wrk, scenarios, wrk
+from bench.observability import RATE, measured_round, paired
+from bench.run import HERE, TOKENS, Server, combine, ensure_wrk, scenarios
 
 DB = "aftersale_bench_ab"
 ROOT = HERE.parent
@@ -121,18 +121,9 @@ def main() -> None:
                 for name in ("a", "b") if r % 2 else ("b", "a"):
                     chunk, made = made[:per_round], made[per_round:]
                     print(f"ab {name}, round {r}", file=sys.stderr)
-                    data.checkpoint()
-                    used = tree_cpu(servers[name].proc.pid)
-                    result = wrk(
-                        servers[name].base,
-                        data.write_ids(chunk, Path(tempfile.gettempdir()) / f"ab-{name}.txt"),
-                        target=target,
-                        body=body,
-                        token=TOKENS[who],
-                        seconds=args.seconds,
+                    result = measured_round(
+                        servers[name], chunk, f"ab-{name}", target, body, TOKENS[who], args.seconds
                     )
-                    used = tree_cpu(servers[name].proc.pid) - used
-                    result["cpu_us"] = 1e6 * used / result["count"]
                     if r:
                         runs[name].append(result)
         finally:

@@ -38,6 +38,20 @@ def tree_cpu(root: int) -> float:
     return total / cpu.TICK
 
 
+def measured_round(
+    srv: Server, chunk: list[str], tag: str, target: str, body: Any, token: str, seconds: int
+) -> dict[str, Any]:
+    """One round of wrk against a server on orders of its own, after a CHECKPOINT, with our
+    processes' CPU per request (`cpu_us`) beside wrk's figures."""
+    data.checkpoint()
+    used = tree_cpu(srv.proc.pid)
+    ids = data.write_ids(chunk, Path(tempfile.gettempdir()) / f"{tag}.txt")
+    result = wrk(srv.base, ids, target=target, body=body, token=token, seconds=seconds)
+    used = tree_cpu(srv.proc.pid) - used
+    result["cpu_us"] = 1e6 * used / result["count"]  # ours, a request
+    return result
+
+
 def paired(off: list[dict[str, float]], on: list[dict[str, float]]) -> dict[str, float]:
     """The median over rounds of on / off - 1, in %, for throughput (as a loss), p99, CPU."""
 
@@ -107,18 +121,15 @@ def main() -> None:
                     for name in order if r % 2 else order[::-1]:
                         chunk, made = made[:per_round], made[per_round:]
                         print(f"observability {name}, half {half}, round {r}", file=sys.stderr)
-                        data.checkpoint()
-                        used = tree_cpu(servers[name].proc.pid)
-                        result = wrk(
-                            servers[name].base,
-                            data.write_ids(chunk, Path(tempfile.gettempdir()) / f"obs-{name}.txt"),
-                            target=target,
-                            body=body,
-                            token=TOKENS[who],
-                            seconds=args.seconds,
+                        result = measured_round(
+                            servers[name],
+                            chunk,
+                            f"obs-{name}",
+                            target,
+                            body,
+                            TOKENS[who],
+                            args.seconds,
                         )
-                        used = tree_cpu(servers[name].proc.pid) - used
-                        result["cpu_us"] = 1e6 * used / result["count"]  # ours, a request
                         if r:
                             runs[name].append(result)
             finally:

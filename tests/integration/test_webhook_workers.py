@@ -13,13 +13,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench.data import write_orders
+from bench.data import make_orders
 from sqlalchemy import create_engine, text
 
 from aftersale.bootstrap import build_runtime
 from aftersale.domain.actors import Actor, Role
-from aftersale.domain.context import Ctx
-from aftersale.domain.order import create_order
 from aftersale.services.runtime import Runtime
 from aftersale.services.users import create_user
 from aftersale.services.webhooks import create_endpoint
@@ -27,7 +25,6 @@ from aftersale.settings import Settings
 from tests import conftest
 from tests.receivers import Receiver, webhook_receiver
 
-ITEMS = [{"sku": "SKU-1", "title": "Lamp", "quantity": 1, "unit_price": "20.00"}]
 ADMIN = Actor(user_id="admin", role=Role.ADMIN)
 
 
@@ -41,24 +38,9 @@ def make_events(rt: Runtime, orders: int) -> None:
             uow.users.by_email("buyer@hooks.test"),
             uow.users.by_email("seller@hooks.test"),
         )
-    ctx = Ctx(actor=ADMIN, now=rt.clock.now(), calendar=rt.calendar)
-    for start in range(0, orders, 1000):
-        chunk = []
-        for _ in range(start, min(start + 1000, orders)):
-            order = create_order(
-                buyer_id=buyer.id,
-                seller_id=seller.id,
-                currency="USD",
-                items=ITEMS,
-                shipping_fee="5.00",
-                buyer_country="US",
-                policy=rt.policy,
-                ctx=ctx,
-            )
-            order.record_payment(amount="25.00", method="card", reference="pay", ctx=ctx)
-            chunk.append(order)
-        with rt.engine.begin() as conn:  # type: ignore[attr-defined]
-            write_orders(conn, chunk)
+    engine = rt.engine  # type: ignore[attr-defined]
+    at, parties = rt.clock.now(), {"buyer_id": buyer.id, "seller_id": seller.id}
+    make_orders(rt, engine, count=orders, at=at, requested=False, **parties)
 
 
 def start_worker(
