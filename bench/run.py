@@ -489,6 +489,8 @@ def main() -> None:
     url, engine, rt, ids = prepare()
     saved = HERE / f"results-{args.scale}.json"
     results: dict[str, Any] = json.loads(saved.read_text()) if args.only and saved.exists() else {}
+    if args.only == "api":  # the saved worker rows keep the count they were measured with
+        cfg["deadlines"] = results.get("deadlines", cfg["deadlines"])
     results.update({"scale": args.scale, "clients": CLIENTS, "rounds": ROUNDS, **cfg})
     if args.only != "api":  # first, so the API runs' refund deadlines stay out of its sweep
         results.update(bench_worker(cfg["deadlines"], reuse=args.reuse_template))
