@@ -44,9 +44,12 @@ class Dispatcher:
         self.mailer = Mailer(rt, settings)
         self.attempts_batch = settings.webhook_in_flight
         self.refill = max(1, self.attempts_batch // 4)  # claim again once this many slots free
-        self.prefetch = self.refill  # leased beyond what is in flight: each waits one attempt
-        # (an attempt's whole time is bounded by the timeout, so a prefetched one ends within
-        # two; the lease is longer, or another worker could take it again meanwhile)
+        # leased beyond what is in flight, ready the moment a slot frees (a slot refilled only
+        # by a claim leaves idle connections for httpcore's pool to check meanwhile): at most
+        # as many as are in flight, so each starts within one attempt's time, which the timeout
+        # bounds, and ends within two; the lease is longer, or another worker could take it
+        # again meanwhile
+        self.prefetch = self.attempts_batch
         lease = max(settings.webhook_lease, 2 * settings.webhook_timeout + 5)
         self.lease = timedelta(seconds=lease)
         self._stop = threading.Event()
