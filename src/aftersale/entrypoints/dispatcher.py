@@ -101,7 +101,7 @@ class Dispatcher:
     async def _deliver(self) -> int:
         """Fan the outbox out, a batch at a time on a thread, and attempt every due delivery
         meanwhile (the first once the first batch is fanned out). Claims keep `in_flight`
-        attempts going and a few more leased, ready to start as soon as a slot frees (at most
+        attempts going and as many more leased, ready to start as soon as a slot frees (at most
         `prefetch`: each starts within one timeout of its claim and ends within two, inside
         the lease); outcomes are written as attempts end, one write at a time, each taking
         all that ended meanwhile. Claims and writes run on threads too, so attempts go on
