@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -108,3 +109,16 @@ def test_parallel_tries_are_counted_one_by_one(rt: Runtime) -> None:
         answers = list(pool.map(one, range(12)))
     assert answers.count(None) == 5  # never more tries than the limit, however they race
     assert all(0 < wait <= 15 * 60 for wait in answers if wait is not None)
+
+
+def test_a_try_that_read_the_clock_before_the_window_opened_waits_at_most_the_window(
+    rt: Runtime,
+) -> None:
+    # the race the parallel test can hit: a try reads the clock, a parallel try with a later
+    # clock reading opens the window first; the wait the first is told must not pass 15 min
+    opened = datetime.now(UTC)
+    readings = [opened, opened - timedelta(seconds=2)]  # the second read two seconds earlier
+    rt.wall_now = lambda: readings.pop(0)
+    limit = LoginLimit(attempts=1)
+    assert try_login(rt, "late@example.test", "192.0.2.8", limit) is None  # opens the window
+    assert try_login(rt, "late@example.test", "192.0.2.8", limit) == 15 * 60

@@ -40,7 +40,10 @@ def try_login(rt: Runtime, email: str, address: str, limit: LoginLimit) -> int |
     count, start = found
     if count <= limit.attempts:
         return None
-    return max(1, math.ceil((start + limit.window - now).total_seconds()))
+    # (a try that read the clock just before a parallel one opened the window sees that window
+    # start a moment after its own now: its wait is still at most the window)
+    left = math.ceil((start + limit.window - now).total_seconds())
+    return min(max(1, left), math.ceil(limit.window.total_seconds()))
 
 
 def logged_in(rt: Runtime, email: str, address: str, limit: LoginLimit) -> None:
