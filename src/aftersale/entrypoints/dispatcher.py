@@ -44,12 +44,9 @@ class Dispatcher:
         self.mailer = Mailer(rt, settings)
         self.attempts_batch = settings.webhook_in_flight
         self.refill = max(1, self.attempts_batch // 4)  # claim again once this many slots free
-        # leased beyond what is in flight, ready the moment a slot frees (a slot refilled only
-        # by a claim leaves idle connections for httpcore's pool to check meanwhile): at most
-        # as many as are in flight, so each starts within one attempt's time, which the timeout
-        # bounds, and ends within two; the lease is longer, or another worker could take it
-        # again meanwhile
-        self.prefetch = self.attempts_batch
+        self.prefetch = self.refill  # leased beyond what is in flight: each waits one attempt
+        # (an attempt's whole time is bounded by the timeout, so a prefetched one ends within
+        # two; the lease is longer, or another worker could take it again meanwhile)
         lease = max(settings.webhook_lease, 2 * settings.webhook_timeout + 5)
         self.lease = timedelta(seconds=lease)
         self._stop = threading.Event()
@@ -101,7 +98,7 @@ class Dispatcher:
     async def _deliver(self) -> int:
         """Fan the outbox out, a batch at a time on a thread, and attempt every due delivery
         meanwhile (the first once the first batch is fanned out). Claims keep `in_flight`
-        attempts going and as many more leased, ready to start as soon as a slot frees (at most
+        attempts going and a few more leased, ready to start as soon as a slot frees (at most
         `prefetch`: each starts within one timeout of its claim and ends within two, inside
         the lease); outcomes are written as attempts end, one write at a time, each taking
         all that ended meanwhile. Claims and writes run on threads too, so attempts go on
