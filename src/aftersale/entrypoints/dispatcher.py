@@ -44,9 +44,16 @@ class Dispatcher:
         self.mailer = Mailer(rt, settings)
         self.attempts_batch = settings.webhook_in_flight
         self.refill = max(1, self.attempts_batch // 4)  # claim again once this many slots free
-        self.prefetch = self.refill  # leased beyond what is in flight: each waits one attempt
-        # (an attempt's whole time is bounded by the timeout, so a prefetched one ends within
-        # two; the lease is longer, or another worker could take it again meanwhile)
+        # leased beyond what is in flight, ready to start the moment a slot frees: as many as
+        # the slots, so each starts within one attempt of its claim (an attempt's whole time
+        # is bounded by the timeout) and ends within two; the lease is longer, or another
+        # worker could take it again meanwhile. (16 left slots idle while a claim was under
+        # way: bench/README.md, "Webhook deliveries")
+        self.prefetch = self.attempts_batch
+        # attempts ended but not yet written that do not hold claims back: the writes take
+        # turns, so up to a slot's worth waits for the one under way; beyond that claims
+        # wait, so a lagging database cannot let leases run out while more are taken
+        self.unwritten_allowed = self.attempts_batch
         lease = max(settings.webhook_lease, 2 * settings.webhook_timeout + 5)
         self.lease = timedelta(seconds=lease)
         self._stop = threading.Event()
@@ -98,10 +105,10 @@ class Dispatcher:
     async def _deliver(self) -> int:
         """Fan the outbox out, a batch at a time on a thread, and attempt every due delivery
         meanwhile (the first once the first batch is fanned out). Claims keep `in_flight`
-        attempts going and a few more leased, ready to start as soon as a slot frees (at most
-        `prefetch`: each starts within one timeout of its claim and ends within two, inside
-        the lease); outcomes are written as attempts end, one write at a time, each taking
-        all that ended meanwhile. Claims and writes run on threads too, so attempts go on
+        attempts going and as many more leased, ready to start as soon as a slot frees (at
+        most `prefetch`: each starts within one timeout of its claim and ends within two,
+        inside the lease); outcomes are written as attempts end, one write at a time, each
+        taking all that ended meanwhile. Claims and writes run on threads too, so attempts go on
         while the database works; every attempt, claim, write and fan-out wakes this loop
         when it ends."""
         wake = asyncio.Event()
@@ -134,9 +141,10 @@ class Dispatcher:
                 future = asyncio.ensure_future(self.sender.attempt(row, secrets=secrets))
                 running[future] = row
                 future.add_done_callback(attempted)
-            # (what ended and is not yet written is still leased: claims wait for the writes,
-            # else a lagging database would let leases run out, and attempts be made twice)
-            unwritten = len(ended) + writing_count
+            # (what ended and is not yet written is still leased: past `unwritten_allowed`,
+            # claims wait for the writes, else a lagging database would let leases run out,
+            # and attempts be made twice)
+            unwritten = max(0, len(ended) + writing_count - self.unwritten_allowed)
             room = self.attempts_batch + self.prefetch - len(running) - len(ready) - unwritten
             wanted = room >= self.refill or (room > 0 and not (running or ready))
             if claiming is None and more and wanted and failure is None and not self._stop.is_set():

@@ -7,9 +7,10 @@ mid-batch leaves its events undispatched, so another takes them whole."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from aftersale.domain.actors import Actor, Role
 from aftersale.domain.context import Ctx
@@ -58,7 +59,7 @@ def webhook_body(event: dict[str, Any], view: dict[str, Any]) -> str:
     as an admin sees it (taken now, just before the first attempt; retries send the same)."""
     data = {"order_id": event["order_id"], **event["data"], "order": view}
     body = {"type": public_type(event["type"]), "timestamp": iso(event["at"]), "data": data}
-    return json.dumps(body, separators=(",", ":"), default=str)
+    return orjson.dumps(body, default=str).decode()  # (compact; non-ASCII as UTF-8)
 
 
 def _deliveries(
