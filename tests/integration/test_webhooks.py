@@ -270,6 +270,58 @@ def test_a_claim_that_read_before_the_fan_out_committed_does_not_end_the_round(
     assert (log["status"], log["attempts"]) == ("succeeded", 1)
 
 
+def test_a_lagging_database_holds_claims_back_once_a_slot_s_worth_is_unwritten(
+    api: Api,
+    rt: Runtime,
+    db_url: str,
+    tmp_path: Path,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Claims go on while the writes of ended attempts lag, up to as many unwritten as there
+    are slots; beyond that they wait, so a slow database cannot leave leased rows piling up
+    (and their leases running out). Every delivery still goes exactly once."""
+    import time
+
+    small = conftest.test_settings(
+        db_url, tmp_path, webhook_allow_private=True, webhook_timeout=1.0, webhook_in_flight=4
+    )
+    endpoint(api, receiver.url, events=["order.created"])
+    buyer, seller = pair(api)
+    for _ in range(40):
+        api.order(buyer, seller)
+    dispatcher = Dispatcher(rt, small)
+    claim, write = dispatcher._claim, dispatcher._write
+    counts = {"claimed": 0, "written": 0}
+    outstanding: list[int] = []  # leased and not yet written, as each claim ends
+
+    def counted_claim(limit: int) -> list[Any]:
+        found = claim(limit)
+        counts["claimed"] += len(found)
+        outstanding.append(counts["claimed"] - counts["written"])
+        return found
+
+    def slow_write(batch: list[Any]) -> int:
+        time.sleep(0.2)  # (the database lags behind the attempts)
+        done = write(batch)
+        counts["written"] += done
+        return done
+
+    monkeypatch.setattr(dispatcher, "_claim", counted_claim)
+    monkeypatch.setattr(dispatcher, "_write", slow_write)
+    try:
+        while dispatcher.run_once():
+            pass
+    finally:
+        dispatcher.close()
+    slots = dispatcher.attempts_batch
+    bound = slots + dispatcher.prefetch + dispatcher.unwritten_allowed
+    assert max(outstanding) <= bound
+    assert max(outstanding) > slots + dispatcher.prefetch  # (claims did go on past the writes)
+    ids = receiver.ids()
+    assert len(ids) == 40 and len(set(ids)) == 40
+
+
 def delivered_total() -> float:
     """This process's count of successful webhook attempts (what /metrics shows)."""
     labels = {"status": "delivered"}
