@@ -108,8 +108,8 @@ class Dispatcher:
         attempts going and as many more leased, ready to start as soon as a slot frees (at
         most `prefetch`: each starts within one timeout of its claim and ends within two,
         inside the lease); outcomes are written as attempts end, one write at a time, each
-        taking all that ended meanwhile. Claims and writes run on threads too, so attempts go on
-        while the database works; every attempt, claim, write and fan-out wakes this loop
+        taking all that ended meanwhile. Claims and writes run on threads too, so attempts go
+        on while the database works; every attempt, claim, write and fan-out wakes this loop
         when it ends."""
         wake = asyncio.Event()
         running: dict[asyncio.Future[Outcome], dict[str, Any]] = {}
